@@ -1,0 +1,46 @@
+#include "core/tensor.h"
+
+#include <string>
+
+namespace tinyq {
+
+std::int64_t element_count(const Shape& shape) {
+  std::int64_t count = 1;
+  for (auto d : shape) count *= (d == kBatch ? 1 : d);
+  return count;
+}
+
+std::string shape_to_string(const Shape& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += shape[i] == kBatch ? std::string("N") : std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  for (auto d : shape_)
+    if (d < 0) throw Error("Tensor: dimension must be concrete and >= 0, got " + shape_to_string(shape_));
+  element_count_ = static_cast<std::size_t>(tinyq::element_count(shape_));
+  bytes_.resize(element_count_ * dtype_size(dtype_));
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  Tensor t;
+  t.dtype_ = dtype_;
+  t.shape_ = std::move(shape);
+  t.element_count_ = static_cast<std::size_t>(tinyq::element_count(t.shape_));
+  if (t.element_count_ != element_count_)
+    throw Error("reshape " + shape_to_string(shape_) + " -> " + shape_to_string(t.shape_) + " changes the element count");
+  t.bytes_ = bytes_;
+  return t;
+}
+
+void Tensor::check_type(DType wanted) const {
+  if (wanted != dtype_)
+    throw Error(std::string("tensor holds ") + std::string(dtype_name(dtype_)) + ", read as " +
+                std::string(dtype_name(wanted)));
+}
+
+}  // namespace tinyq

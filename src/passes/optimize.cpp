@@ -1,0 +1,15 @@
+#include "passes/optimize.h"
+
+#include "ir/verifier.h"
+#include "passes/fold_batchnorm.h"
+#include "passes/fuse_activation.h"
+
+namespace tinyq::passes {
+
+void optimize_for_inference(ir::Graph& graph, const OptimizeOptions& options) {
+  if (options.fold_batchnorm) fold_batchnorm(graph);
+  if (options.fuse_activations) fuse_activation(graph);
+  ir::verify(graph);
+}
+
+}  // namespace tinyq::passes

@@ -1,0 +1,39 @@
+#include "runtime/op_registry.h"
+
+#include <map>
+#include <string>
+
+#include "core/error.h"
+#include "runtime/ops/ops.h"
+
+namespace tinyq::runtime {
+
+PrepareFn find_op(const ir::Node& node) {
+  static const std::map<std::string, PrepareFn> table = {
+      {"Conv", ops::prepare_conv},
+      {"com.microsoft:FusedConv", ops::prepare_conv},
+      {"Gemm", ops::prepare_gemm},
+      {"MatMul", ops::prepare_matmul},
+      {"AveragePool", ops::prepare_average_pool},
+      {"MaxPool", ops::prepare_max_pool},
+      {"GlobalAveragePool", ops::prepare_global_average_pool},
+      {"Relu", ops::prepare_relu},
+      {"Clip", ops::prepare_clip},
+      {"Sigmoid", ops::prepare_sigmoid},
+      {"Tanh", ops::prepare_tanh},
+      {"Add", ops::prepare_add},
+      {"BatchNormalization", ops::prepare_batchnorm},
+      {"Softmax", ops::prepare_softmax},
+      {"Flatten", ops::prepare_copy},
+      {"Reshape", ops::prepare_copy},
+      {"Identity", ops::prepare_copy},
+      {"Transpose", ops::prepare_transpose},
+      {"Pad", ops::prepare_pad},
+  };
+  const std::string key = node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type;
+  auto it = table.find(key);
+  if (it == table.end()) throw Error("node '" + node.name + "': no kernel for operator " + key);
+  return it->second;
+}
+
+}  // namespace tinyq::runtime
