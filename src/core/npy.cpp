@@ -1,7 +1,6 @@
 #include "core/npy.h"
 
 #include <fstream>
-#include <regex>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -52,19 +51,37 @@ Tensor read_npy(const std::filesystem::path& path) {
   std::string header(header_len, '\0');
   if (!in.read(header.data(), header_len)) throw Error(file + ": truncated .npy header");
 
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']+)')")))
-    throw Error(file + ": .npy header has no 'descr'");
-  const DType dtype = dtype_of_descr(m[1], file);
-  if (std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*True)")))
+  // The header is a Python dict literal; only three keys matter.
+  auto value_after = [&](const std::string& key) -> std::string {
+    const auto at = header.find("'" + key + "'");
+    if (at == std::string::npos) throw Error(file + ": .npy header has no '" + key + "'");
+    const auto colon = header.find(':', at);
+    return colon == std::string::npos ? std::string() : header.substr(colon + 1);
+  };
+  const std::string descr_part = value_after("descr");
+  const auto q1 = descr_part.find('\''), q2 = descr_part.find('\'', q1 + 1);
+  if (q1 == std::string::npos || q2 == std::string::npos) throw Error(file + ": .npy header 'descr' is malformed");
+  const DType dtype = dtype_of_descr(descr_part.substr(q1 + 1, q2 - q1 - 1), file);
+  const std::string fortran = value_after("fortran_order");
+  if (fortran.substr(0, fortran.find(',')).find("True") != std::string::npos)
     throw Error(file + ": Fortran-ordered .npy arrays are not supported");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-    throw Error(file + ": .npy header has no 'shape'");
+  const std::string shape_part = value_after("shape");
+  const auto open = shape_part.find('('), close = shape_part.find(')');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    throw Error(file + ": .npy header 'shape' is malformed");
   Shape shape;
-  const std::string dims = m[1];
-  const std::regex number(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
-    shape.push_back(std::stoll(it->str()));
+  std::string digits;
+  for (char c : shape_part.substr(open + 1, close - open - 1) + ",") {
+    if (c >= '0' && c <= '9') {
+      digits += c;
+      if (digits.size() > 15) throw Error(file + ": .npy header 'shape' has an absurd dimension");
+    } else if (c == ',') {
+      if (!digits.empty()) shape.push_back(std::stoll(digits));
+      digits.clear();
+    } else if (c != ' ') {
+      throw Error(file + ": .npy header 'shape' is malformed");
+    }
+  }
 
   // Check the payload size against the header before allocating, so a bogus
   // header cannot trigger a huge allocation.

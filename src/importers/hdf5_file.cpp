@@ -77,6 +77,9 @@ std::vector<std::string> Hdf5File::string_list_attribute(const std::string& obje
     std::vector<char*> buffers(static_cast<std::size_t>(count), nullptr);
     Hdf5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
+    // HDF5 converts no strings between ASCII and UTF-8: read in the file's own set
+    // (TensorFlow writes ASCII, h5py UTF-8).
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
     if (H5Aread(attr.get(), mem.get(), buffers.data()) < 0) throw Error(where + ": read failed");
     for (char* b : buffers) result.emplace_back(b ? b : "");
     H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, buffers.data());

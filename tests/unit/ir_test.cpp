@@ -1,0 +1,162 @@
+// Graph structure, shape inference, the verifier and the inference passes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "ir/shape_inference.h"
+#include "ir/verifier.h"
+#include "passes/fold_batchnorm.h"
+#include "passes/fuse_activation.h"
+#include "runtime/executor.h"
+
+namespace tinyq::ir {
+namespace {
+
+using ::testing::HasSubstr;
+
+Tensor filled(Shape shape, std::vector<float> values) { return Tensor::from<float>(std::move(shape), values); }
+
+ValueId add(Graph& g, const std::string& op, const std::string& name, std::vector<ValueId> inputs,
+            std::map<std::string, Attribute> attrs = {}) {
+  Node n;
+  n.op_type = op;
+  n.name = name;
+  n.inputs = std::move(inputs);
+  n.attributes = std::move(attrs);
+  std::vector<TensorType> types;
+  for (ValueId id : n.inputs) types.push_back({g.value(id).dtype, g.value(id).shape});
+  const auto out = infer_node_types(g, n, types);
+  n.outputs.push_back(g.add_value(name, out[0].dtype, out[0].shape));
+  g.add_node(n);
+  return n.outputs[0];
+}
+
+// x[N,1,2,2] -> Conv(1x1, w=2, b=1) -> BN(scale 3, bias 1, mean 1, var 3.75, eps .25) -> Relu
+Graph conv_bn_relu() {
+  Graph g;
+  g.name = "t";
+  ValueId x = g.add_input("x", DType::f32, {kBatch, 1, 2, 2});
+  ValueId c = add(g, "Conv", "conv", {x, g.add_initializer("w", filled({1, 1, 1, 1}, {2})), g.add_initializer("b", filled({1}, {1}))},
+                  {{"kernel_shape", std::vector<std::int64_t>{1, 1}}});
+  ValueId bn = add(g, "BatchNormalization", "bn",
+                   {c, g.add_initializer("s", filled({1}, {3})), g.add_initializer("bb", filled({1}, {1})),
+                    g.add_initializer("m", filled({1}, {1})), g.add_initializer("v", filled({1}, {3.75f}))},
+                   {{"epsilon", 0.25f}});
+  g.mark_output(add(g, "Relu", "relu", {bn}));
+  return g;
+}
+
+TEST(ShapeInference, ConvKeepsSymbolicBatch) {
+  Graph g = conv_bn_relu();
+  EXPECT_EQ(g.value(*g.find_value("relu")).shape, (Shape{kBatch, 1, 2, 2}));
+  EXPECT_NO_THROW(verify(g));
+}
+
+TEST(ShapeInference, ReportsNodeAndMismatch) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::f32, {kBatch, 3, 8, 8});
+  ValueId w = g.add_initializer("w", Tensor(DType::f32, {4, 2, 3, 3}));  // expects 2 input channels
+  try {
+    add(g, "Conv", "bad_conv", {x, w});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("bad_conv"));
+    EXPECT_THAT(e.what(), HasSubstr("input channels"));
+  }
+}
+
+TEST(Verifier, DanglingInput) {
+  Graph g;
+  g.name = "dangling";
+  ValueId x = g.add_input("x", DType::f32, {kBatch, 4});
+  ValueId ghost = g.add_value("ghost", DType::f32, {kBatch, 4});
+  Node n{"sum", "Add", "", {x, ghost}, {}, {}, ""};
+  n.outputs.push_back(g.add_value("y", DType::f32, {kBatch, 4}));
+  g.add_node(n);
+  g.mark_output(n.outputs[0]);
+  try {
+    verify(g);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'ghost'"));
+    EXPECT_THAT(e.what(), HasSubstr("dangling"));
+  }
+}
+
+TEST(Verifier, CycleIsNamed) {
+  Graph g;
+  g.name = "loop";
+  ValueId x = g.add_input("x", DType::f32, {kBatch, 4});
+  ValueId a = g.add_value("a", DType::f32, {kBatch, 4});
+  ValueId b = g.add_value("b", DType::f32, {kBatch, 4});
+  g.add_node(Node{"first", "Add", "", {x, b}, {a}, {}, ""});
+  g.add_node(Node{"second", "Relu", "", {a}, {b}, {}, ""});
+  g.mark_output(b);
+  EXPECT_THROW(verify(g), Error);
+  try {
+    sort_topologically(g);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cycle"));
+    EXPECT_THAT(e.what(), HasSubstr("'first'"));
+  }
+}
+
+TEST(Verifier, DeclaredShapeMustMatch) {
+  Graph g = conv_bn_relu();
+  g.value(*g.find_value("bn")).shape = {kBatch, 1, 3, 3};
+  try {
+    verify(g);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'bn'"));
+    EXPECT_THAT(e.what(), HasSubstr("[N,1,3,3]"));
+  }
+}
+
+TEST(Verifier, SortRestoresOrder) {
+  Graph g = conv_bn_relu();
+  std::swap(g.nodes()[0], g.nodes()[2]);
+  EXPECT_THROW(verify(g), Error);
+  sort_topologically(g);
+  EXPECT_NO_THROW(verify(g));
+  EXPECT_EQ(g.nodes()[0].name, "conv");
+}
+
+TEST(Passes, FoldBatchNormThenFuseRelu) {
+  Graph g = conv_bn_relu();
+  // Hand value for x = 1: conv 2*1+1 = 3; BN (3-1)/sqrt(4)*3+1 = 4; relu 4.
+  // For x = -2: conv -3; BN (-3-1)/2*3+1 = -5; relu 0.
+  EXPECT_EQ(passes::fold_batchnorm(g), 1);
+  EXPECT_EQ(passes::fuse_activation(g), 1);
+  ASSERT_EQ(g.nodes().size(), 1u);
+  EXPECT_EQ(g.nodes()[0].op_type, "FusedConv");
+  EXPECT_EQ(g.nodes()[0].domain, "com.microsoft");
+  // Folded weight 2 * 3/2 = 3, bias (1 - 1) * 3/2 + 1 = 1.
+  EXPECT_FLOAT_EQ(g.initializer(g.nodes()[0].inputs[1]).data<float>()[0], 3.f);
+  EXPECT_FLOAT_EQ(g.initializer(g.nodes()[0].inputs[2]).data<float>()[0], 1.f);
+  runtime::Executor exec(std::move(g));
+  const auto y = exec.run({filled({1, 1, 2, 2}, {1, -2, 0, 2})}).at(0);
+  const auto v = y.data<float>();
+  EXPECT_FLOAT_EQ(v[0], 4.f);
+  EXPECT_FLOAT_EQ(v[1], 0.f);
+  EXPECT_FLOAT_EQ(v[2], 1.f);   // conv 1 -> BN (1-1)/2*3+1 = 1
+  EXPECT_FLOAT_EQ(v[3], 7.f);   // conv 5 -> BN (5-1)/2*3+1 = 7
+}
+
+TEST(Executor, TapsAnyTensorAndChecksInputs) {
+  runtime::Executor exec(conv_bn_relu());
+  const auto taps = exec.run_with_taps({filled({1, 1, 2, 2}, {1, -2, 0, 2})}, {"conv", "bn"});
+  EXPECT_FLOAT_EQ(taps.at("conv").data<float>()[0], 3.f);
+  EXPECT_FLOAT_EQ(taps.at("bn").data<float>()[1], -5.f);
+  EXPECT_THROW(exec.run_with_taps({filled({1, 1, 2, 2}, {0, 0, 0, 0})}, {"nope"}), Error);
+  try {
+    exec.run({filled({1, 2, 2, 1}, {0, 0, 0, 0})});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("input 'x'"));
+  }
+}
+
+}  // namespace
+}  // namespace tinyq::ir
