@@ -8,6 +8,7 @@ namespace tinyq::cli {
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 
 // Shared formatting: 12501632 -> "12,501,632".
 std::string with_commas(std::int64_t value);

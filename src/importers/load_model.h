@@ -1,5 +1,5 @@
 #pragma once
-// Opens a model file by its extension: .h5 (Keras). Later: .onnx.
+// Opens a model file by its extension: .h5 (Keras) or .onnx.
 #include <filesystem>
 
 #include "ir/graph.h"

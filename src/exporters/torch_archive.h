@@ -1,0 +1,20 @@
+#pragma once
+// The libtorch half of the PyTorch export: compiles the generated TorchScript
+// into a torch::jit::Module and saves it, and saves a state_dict in the format
+// Python's torch.load reads. Built only when libtorch is available
+// (TINYQ_HAS_TORCH).
+#include <filesystem>
+
+#include "exporters/pytorch_source.h"
+
+namespace tinyq::exporters {
+
+bool torch_export_available();
+
+// Loadable with torch.jit.load (Python) and torch::jit::load (C++).
+void write_torchscript(const ir::Graph& graph, const std::filesystem::path& path);
+
+// A dict {key: tensor} readable with torch.load, for EagerModule.load_state_dict.
+void write_state_dict(const std::vector<NamedTensor>& state_dict, const std::filesystem::path& path);
+
+}  // namespace tinyq::exporters
