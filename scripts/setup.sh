@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   build-essential cmake pkg-config git ca-certificates
   libhdf5-dev nlohmann-json3-dev libcli11-dev            # Keras .h5, JSON, CLI
+  libprotobuf-dev protobuf-compiler libonnx-dev           # ONNX import and export
+  libtorch-dev                                           # TorchScript and state_dict export
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   python3 python3-h5py python3-numpy                     # test fixtures and independent checks
+  python3-onnx python3-torch                             # peers: onnx.checker, PyTorch
 )
 # Node.js (for the TensorFlow.js and ONNX Runtime peers): Debian's, unless one is already installed.
 command -v node >/dev/null 2>&1 || debian_packages+=(nodejs)

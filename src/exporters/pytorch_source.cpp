@@ -232,10 +232,17 @@ EagerModule to_eager_module(const ir::Graph& graph, const std::string& class_nam
       const std::string mod = module_name(node);
       const auto pads = split_pads(node);
       const bool include_pad = node.attr_int("count_include_pad", 0) != 0;
-      if (op == "AveragePool" && !pads.explicit_pad.empty() && !include_pad)
-        unsupported(node, "asymmetric padding that is excluded from the average");
       const auto k = node.attr_ints("kernel_shape");
       const auto s = node.attr_ints("strides", {1, 1});
+      if (op == "AveragePool" && !pads.explicit_pad.empty() && !include_pad) {
+        // TensorFlow 'same' averaging: PyTorch has no asymmetric padding that
+        // stays out of the count, so divide the zero-padded window sums by the
+        // number of real pixels in each window (both as averages over k*k).
+        init << "        self." << mod << " = nn.AvgPool2d(" << ints(k) << ", stride=" << ints(s) << ", count_include_pad=True)\n";
+        line("self." + mod + "(F.pad(" + x + ", " + ints(pads.explicit_pad) + ")) / self." + mod + "(F.pad(torch.ones_like(" + x +
+             "[:1, :1]), " + ints(pads.explicit_pad) + "))");
+        continue;
+      }
       std::string in = x;
       if (!pads.explicit_pad.empty()) {
         forward << "        " << y << " = F.pad(" << x << ", " << ints(pads.explicit_pad)
@@ -364,15 +371,22 @@ TorchScriptModule to_torchscript_module(const ir::Graph& graph) {
     } else if (op == "AveragePool" || op == "MaxPool") {
       const auto pads = split_pads(node);
       const bool include_pad = node.attr_int("count_include_pad", 0) != 0;
-      if (op == "AveragePool" && !pads.explicit_pad.empty() && !include_pad)
-        unsupported(node, "asymmetric padding that is excluded from the average");
+      const std::string k = ints(node.attr_ints("kernel_shape")), s = ints(node.attr_ints("strides", {1, 1}));
+      if (op == "AveragePool" && !pads.explicit_pad.empty() && !include_pad) {
+        // As in the eager module: window sums over real pixels only.
+        auto pooled = [&](const std::string& t) {
+          return "torch.avg_pool2d(torch.constant_pad_nd(" + t + ", " + ints(pads.explicit_pad) + ", 0.0), " + k + ", " + s +
+                 ", [0, 0], False, True, None)";
+        };
+        line(pooled(x) + " / " + pooled("torch.ones_like(" + x + "[:1, :1])"));
+        continue;
+      }
       std::string in = x;
       if (!pads.explicit_pad.empty()) {
         body << "    " << y << " = torch.constant_pad_nd(" << x << ", " << ints(pads.explicit_pad) << ", "
              << (op == "MaxPool" ? "float('-inf')" : "0.0") << ")\n";
         in = y;
       }
-      const std::string k = ints(node.attr_ints("kernel_shape")), s = ints(node.attr_ints("strides", {1, 1}));
       if (op == "AveragePool")
         line("torch.avg_pool2d(" + in + ", " + k + ", " + s + ", " + ints(pads.symmetric) + ", False, " +
              (include_pad ? "True" : "False") + ", None)");
