@@ -30,6 +30,7 @@ struct EvalOptions {
   unsigned threads = 0;
   std::string json_path;
   std::string dump_outputs;
+  std::string requant = "float";
 };
 
 // "perf200" (the MLPerf Tiny accuracy subset) or a count of leading images.
@@ -70,7 +71,7 @@ void run_eval(const EvalOptions& o) {
   const std::filesystem::path data_dir = o.data;
   ir::Graph graph = importers::load_model(model_path);
   passes::optimize_for_inference(graph);
-  const runtime::Executor executor(std::move(graph));
+  const runtime::Executor executor(std::move(graph), op_options(o.requant));
 
   eval::LabeledImages images = apply_subset(eval::read_cifar10({data_dir / "test_batch.bin"}), o.subset);
   ProgressBar bar("eval");
@@ -107,6 +108,7 @@ void run_eval(const EvalOptions& o) {
     j["images_per_second"] = ips;
     j["threads"] = po.threads;
     j["batch"] = po.batch;
+    j["requant"] = o.requant;
     write_file_atomically(o.json_path, j.dump(2) + "\n");
   }
 }
@@ -122,6 +124,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "Images per batch")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", o->json_path, "Also write all results as JSON");
+  cmd->add_option("--requant", o->requant, "Quantized models: float (ONNX Runtime's rule) or fixed (integer-only)")->capture_default_str();
   cmd->add_option("--dump-outputs", o->dump_outputs, "Write the model outputs as float32 .npy [N, classes]");
   cmd->callback([o] {
     EvalOptions resolved = *o;

@@ -1,9 +1,11 @@
-// tinyq run: one forward pass on an .npy input, writing any tensor as .npy.
+// tinyq run: one forward pass on an input, writing the output or any tensors as .npy.
 #include <memory>
 
 #include "cli/commands.h"
 #include "core/atomic_file.h"
+#include "core/error.h"
 #include "core/npy.h"
+#include "eval/cifar10.h"
 #include "importers/load_model.h"
 #include "passes/optimize.h"
 #include "runtime/executor.h"
@@ -12,32 +14,67 @@ namespace tinyq::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, input, out, tensor;
+  std::string model, input, out, out_dir, requant = "float";
+  std::vector<std::string> tensors;
   bool no_optimize = false;
 };
 
+// A float32 .npy in the model's layout, or a CIFAR-10 .bin batch (raw pixels, NCHW).
+Tensor read_input(const std::string& path) {
+  if (path.size() > 4 && path.substr(path.size() - 4) == ".bin") {
+    const auto images = eval::read_cifar10({path});
+    return eval::image_batch_f32(images, 0, images.size());
+  }
+  return read_npy(path);
+}
+
+std::string file_name_for(const std::string& tensor) {
+  std::string name = tensor;
+  for (char& c : name)
+    if (c == '/' || c == '\\') c = '_';
+  return name + ".npy";
+}
+
 }  // namespace
+
+runtime::OpOptions op_options(const std::string& requant) {
+  runtime::OpOptions options;
+  if (requant == "fixed") options.requant = quant::RequantMode::fixed_point;
+  else if (requant != "float") throw Error("--requant '" + requant + "': expected float or fixed");
+  return options;
+}
 
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand("run", "Run a model on an .npy input (in the model's NCHW layout) and write a tensor");
-  cmd->add_option("model", o->model, "Model file (.h5)")->required();
-  cmd->add_option("--input", o->input, "Input .npy (float32, e.g. [N,3,32,32] for ResNet8)")->required();
-  cmd->add_option("--out", o->out, "Output .npy")->required();
-  cmd->add_option("--tensor", o->tensor, "Write this intermediate tensor instead of the model output");
-  cmd->add_flag("--no-optimize", o->no_optimize, "Run the imported graph as is (no BatchNorm folding or fusion)");
+  CLI::App* cmd = app.add_subcommand("run", "Run a model on an input and write its output or chosen tensors as .npy");
+  cmd->add_option("model", o->model, "Model file (.h5 or .onnx)")->required();
+  cmd->add_option("--input", o->input, "float32 .npy in the model's layout (e.g. [N,3,32,32]) or a CIFAR-10 .bin batch")->required();
+  cmd->add_option("--out", o->out, "Output .npy for the model output (or the one --tensor)");
+  cmd->add_option("--tensor", o->tensors, "Tensor(s) to write instead of the output (names as in tinyq info)");
+  cmd->add_option("--out-dir", o->out_dir, "Folder for several --tensor files (<name>.npy, '/' becomes '_')");
+  cmd->add_option("--requant", o->requant, "Integer engine requantization: float (ONNX Runtime's) or fixed")->capture_default_str();
+  cmd->add_flag("--no-optimize", o->no_optimize, "Run the graph as is (no BatchNorm folding, fusion or QDQ fusion)");
   cmd->callback([o] {
+    if (o->out.empty() == o->out_dir.empty()) throw Error("give exactly one of --out and --out-dir");
     ir::Graph graph = importers::load_model(o->model);
     if (!o->no_optimize) passes::optimize_for_inference(graph);
-    const runtime::Executor executor(std::move(graph));
-    const Tensor input = read_npy(o->input);
-    ensure_not_input(o->out, o->input);
-    ensure_not_input(o->out, o->model);
-    if (o->tensor.empty()) {
+    const runtime::Executor executor(std::move(graph), op_options(o->requant));
+    const Tensor input = read_input(o->input);
+    if (o->tensors.empty()) {
+      if (o->out.empty()) throw Error("--out-dir needs --tensor");
+      ensure_not_input(o->out, o->input);
       write_npy(o->out, executor.run({input}).at(0));
-    } else {
-      write_npy(o->out, executor.run_with_taps({input}, {o->tensor}).at(o->tensor));
+      return;
     }
+    const auto taps = executor.run_with_taps({input}, o->tensors);
+    if (!o->out.empty()) {
+      if (o->tensors.size() != 1) throw Error("several --tensor values need --out-dir");
+      ensure_not_input(o->out, o->input);
+      write_npy(o->out, taps.at(o->tensors[0]));
+      return;
+    }
+    std::filesystem::create_directories(o->out_dir);
+    for (const auto& name : o->tensors) write_npy(std::filesystem::path(o->out_dir) / file_name_for(name), taps.at(name));
   });
 }
 

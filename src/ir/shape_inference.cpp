@@ -254,6 +254,65 @@ Types infer_softmax(const Graph&, const Node& node, const Types& in) {
   return {in[0]};
 }
 
+// Quantized operators: the element type of the result is the type of its
+// zero point (QuantizeLinear defaults to u8, as ONNX says).
+DType zero_point_type(const Types& in, std::size_t index, DType fallback) {
+  return index < in.size() ? in[index].dtype : fallback;
+}
+
+void require_8bit(const Node& node, DType t, const char* what) {
+  if (t != DType::u8 && t != DType::s8) fail(node, std::string(what) + " must be u8 or s8, is " + std::string(dtype_name(t)));
+}
+
+Types infer_quantize(const Graph&, const Node& node, const Types& in) {
+  require_inputs(node, in, 2, 3);
+  if (in[0].dtype != DType::f32) fail(node, "input must be f32");
+  const DType t = zero_point_type(in, 2, DType::u8);
+  if (t != DType::u8 && t != DType::s8 && t != DType::s32) fail(node, "zero point must be u8, s8 or s32");
+  return {{t, in[0].shape}};
+}
+
+Types infer_dequantize(const Graph&, const Node& node, const Types& in) {
+  require_inputs(node, in, 2, 3);
+  return {{DType::f32, in[0].shape}};
+}
+
+Types infer_qlinear_conv(const Graph& graph, const Node& node, const Types& in) {
+  require_inputs(node, in, 8, 9);
+  require_8bit(node, in[0].dtype, "x");
+  require_8bit(node, in[3].dtype, "w");
+  Types conv_in{{DType::f32, in[0].shape}, {DType::f32, in[3].shape}};
+  if (in.size() == 9) {
+    if (in[8].dtype != DType::s32) fail(node, "bias must be s32");
+    conv_in.push_back({DType::f32, in[8].shape});
+  }
+  auto out = infer_conv(graph, node, conv_in);
+  out[0].dtype = in[7].dtype;
+  return out;
+}
+
+Types infer_qlinear_matmul(const Graph& graph, const Node& node, const Types& in) {
+  require_inputs(node, in, 8, 8);
+  auto out = infer_matmul(graph, node, {{DType::f32, in[0].shape}, {DType::f32, in[3].shape}});
+  out[0].dtype = in[7].dtype;
+  return out;
+}
+
+Types infer_qlinear_add(const Graph&, const Node& node, const Types& in) {
+  require_inputs(node, in, 7, 8);
+  require_8bit(node, in[0].dtype, "A");
+  if (in[3].dtype != in[0].dtype) fail(node, "A and B must have the same element type");
+  return {{in[0].dtype, broadcast(node, in[0].shape, in[3].shape)}};
+}
+
+Types infer_qlinear_global_pool(const Graph& graph, const Node& node, const Types& in) {
+  require_inputs(node, in, 5, 5);
+  if (node.attr_int("channels_last", 0) != 0) fail(node, "channels_last=1 is not supported");
+  auto out = infer_global_pool(graph, node, {in[0]});
+  out[0].dtype = in[4].dtype;
+  return out;
+}
+
 // The registry: op type (with domain prefix for contrib ops) -> inference.
 const std::map<std::string, InferFn>& registry() {
   static const std::map<std::string, InferFn> table = {
@@ -276,6 +335,12 @@ const std::map<std::string, InferFn>& registry() {
       {"Reshape", infer_reshape},
       {"Transpose", infer_transpose},
       {"Pad", infer_pad},
+      {"QuantizeLinear", infer_quantize},
+      {"DequantizeLinear", infer_dequantize},
+      {"QLinearConv", infer_qlinear_conv},
+      {"QLinearMatMul", infer_qlinear_matmul},
+      {"com.microsoft:QLinearAdd", infer_qlinear_add},
+      {"com.microsoft:QLinearGlobalAveragePool", infer_qlinear_global_pool},
   };
   return table;
 }

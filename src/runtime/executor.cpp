@@ -8,9 +8,9 @@
 
 namespace tinyq::runtime {
 
-Executor::Executor(ir::Graph graph) : graph_(std::move(graph)) {
+Executor::Executor(ir::Graph graph, OpOptions options) : graph_(std::move(graph)) {
   ir::verify(graph_);
-  for (const ir::Node& node : graph_.nodes()) kernels_.push_back(find_op(node)(graph_, node));
+  for (const ir::Node& node : graph_.nodes()) kernels_.push_back(find_op(node)(graph_, node, options));
   last_use_.assign(graph_.values().size(), -1);
   for (std::size_t n = 0; n < graph_.nodes().size(); ++n)
     for (ir::ValueId id : graph_.nodes()[n].inputs)

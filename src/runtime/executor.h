@@ -17,7 +17,7 @@ namespace tinyq::runtime {
 
 class Executor {
  public:
-  explicit Executor(ir::Graph graph);
+  explicit Executor(ir::Graph graph, OpOptions options = {});
 
   const ir::Graph& graph() const { return graph_; }
 

@@ -29,6 +29,12 @@ PrepareFn find_op(const ir::Node& node) {
       {"Identity", ops::prepare_copy},
       {"Transpose", ops::prepare_transpose},
       {"Pad", ops::prepare_pad},
+      {"QuantizeLinear", ops::prepare_quantize_linear},
+      {"DequantizeLinear", ops::prepare_dequantize_linear},
+      {"QLinearConv", ops::prepare_qlinear_conv},
+      {"QLinearMatMul", ops::prepare_qlinear_matmul},
+      {"com.microsoft:QLinearAdd", ops::prepare_qlinear_add},
+      {"com.microsoft:QLinearGlobalAveragePool", ops::prepare_qlinear_global_average_pool},
   };
   const std::string key = node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type;
   auto it = table.find(key);

@@ -8,12 +8,17 @@
 
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "quant/requant.h"
 
 namespace tinyq::runtime {
 
 // Outputs arrive allocated with the shapes shape inference computed.
 using RunFn = std::function<void(std::span<const Tensor* const> inputs, std::span<Tensor> outputs)>;
-using PrepareFn = RunFn (*)(const ir::Graph& graph, const ir::Node& node);
+// Settings that change how ops compute (not what they mean).
+struct OpOptions {
+  quant::RequantMode requant = quant::RequantMode::float_multiplier;
+};
+using PrepareFn = RunFn (*)(const ir::Graph& graph, const ir::Node& node, const OpOptions& options);
 
 // Throws Error naming the node when no implementation exists.
 PrepareFn find_op(const ir::Node& node);

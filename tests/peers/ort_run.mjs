@@ -1,15 +1,19 @@
 // ONNX Runtime (npm onnxruntime-node, CPU) as the judge of tinyq's ONNX files.
-// Usage: node ort_run.mjs MODEL.onnx INPUT OUT.npy [--nhwc] [--batch N]
+// Usage: node ort_run.mjs MODEL.onnx INPUT OUT [--nhwc] [--batch N] [--outputs a,b,...]
 //   INPUT is a CIFAR-10 binary batch (.bin, read here, raw 0..255 pixels) or a float32 .npy.
-// Writes the first model output for every input row as float32 .npy.
+//   Without --outputs: writes the first model output to the file OUT (.npy).
+//   With --outputs: OUT is a folder; each named output goes to OUT/<name with / replaced by _>.npy
+//   in its own element type (float32, uint8, int8).
 import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { readNpyF32, writeNpyF32 } from './npy.mjs';
+import { readNpyF32, writeNpy } from './npy.mjs';
 
 const [modelPath, inputPath, outPath, ...rest] = process.argv.slice(2);
+const flag = (name) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : undefined; };
 const nhwc = rest.includes('--nhwc');
-const batchArg = rest.indexOf('--batch');
-const batch = batchArg >= 0 ? Number(rest[batchArg + 1]) : 250;
+const batch = Number(flag('--batch') ?? 250);
+const wanted = flag('--outputs')?.split(',');
 
 function readCifar(file) {
   const raw = fs.readFileSync(file);
@@ -34,22 +38,29 @@ function toNhwc({ shape, data }) {
 let input = inputPath.endsWith('.bin') ? readCifar(inputPath) : readNpyF32(inputPath);
 if (nhwc) input = toNhwc(input);
 const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
+const names = wanted ?? [session.outputNames[0]];
 const perItem = input.shape.slice(1).reduce((a, b) => a * b, 1);
 const n = input.shape[0];
-let outputs = null, outWidth = 0, outShape = null;
+const collected = new Map();
 const start = process.hrtime.bigint();
 for (let b = 0; b < n; b += batch) {
   const count = Math.min(batch, n - b);
   const feed = new ort.Tensor('float32', input.data.subarray(b * perItem, (b + count) * perItem), [count, ...input.shape.slice(1)]);
-  const result = await session.run({ [session.inputNames[0]]: feed });
-  const y = result[session.outputNames[0]];
-  if (!outputs) {
-    outShape = [n, ...y.dims.slice(1)];
-    outWidth = y.data.length / count;
-    outputs = new Float32Array(n * outWidth);
+  const result = await session.run({ [session.inputNames[0]]: feed }, names);
+  for (const name of names) {
+    const y = result[name];
+    if (!collected.has(name)) {
+      const width = y.data.length / count;
+      collected.set(name, { type: y.type, shape: [n, ...y.dims.slice(1)], width, data: new y.data.constructor(n * width) });
+    }
+    const c = collected.get(name);
+    c.data.set(y.data, b * c.width);
   }
-  outputs.set(y.data, b * outWidth);
 }
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-writeNpyF32(outPath, outShape, outputs);
-console.log(`onnxruntime ${ort.env.versions?.common ?? ''}: ${n} inputs through ${modelPath} in ${seconds.toFixed(2)} s (${(n / seconds).toFixed(1)} /s)`);
+if (wanted) fs.mkdirSync(outPath, { recursive: true });
+for (const [name, c] of collected) {
+  const file = wanted ? path.join(outPath, name.replaceAll('/', '_') + '.npy') : outPath;
+  writeNpy(file, c.type, c.shape, c.data);
+}
+console.log(`onnxruntime: ${n} inputs through ${modelPath} in ${seconds.toFixed(2)} s (${(n / seconds).toFixed(1)} /s)`);

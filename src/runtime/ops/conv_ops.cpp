@@ -5,7 +5,7 @@
 
 namespace tinyq::runtime::ops {
 
-RunFn prepare_conv(const ir::Graph& graph, const ir::Node& node) {
+RunFn prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
   if (node.inputs.size() < 2 || graph.value(node.inputs[1]).shape.size() != 4)
     throw Error("node '" + node.name + "': tinyq runs 2-D convolutions only (4-D weight)");
   kernels::Conv2DParams base;

@@ -1,6 +1,7 @@
 #include "core/error.h"
 #include "ir/shape_inference.h"
 #include "kernels/reference/pool.h"
+#include "kernels/reference/quantized.h"
 #include "runtime/ops/ops.h"
 
 namespace tinyq::runtime::ops {
@@ -38,7 +39,7 @@ void fill_dims(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y) {
 
 }  // namespace
 
-RunFn prepare_average_pool(const ir::Graph&, const ir::Node& node) {
+RunFn prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
     auto p = base;
     fill_dims(p, *in[0], out[0]);
@@ -46,16 +47,21 @@ RunFn prepare_average_pool(const ir::Graph&, const ir::Node& node) {
   };
 }
 
-RunFn prepare_max_pool(const ir::Graph&, const ir::Node& node) {
+RunFn prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   if (node.outputs.size() > 1) throw Error("node '" + node.name + "': MaxPool Indices output is not supported");
   return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
     auto p = base;
     fill_dims(p, *in[0], out[0]);
-    kernels::max_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>());
+    // Quantized data: the maximum of the integers is the maximum of the values.
+    switch (in[0]->dtype()) {
+      case DType::u8: kernels::max_pool2d_quantized(p, in[0]->data<std::uint8_t>(), out[0].data<std::uint8_t>()); break;
+      case DType::s8: kernels::max_pool2d_quantized(p, in[0]->data<std::int8_t>(), out[0].data<std::int8_t>()); break;
+      default: kernels::max_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>()); break;
+    }
   };
 }
 
-RunFn prepare_global_average_pool(const ir::Graph&, const ir::Node&) {
+RunFn prepare_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const auto& s = in[0]->shape();
     const std::int64_t nc = s[0] * s[1];

@@ -1,0 +1,179 @@
+#include "kernels/reference/quantized.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tinyq::kernels {
+
+template <typename T>
+void quantize_linear(std::span<const float> x, float scale, std::int32_t zero_point, std::span<T> y) {
+  constexpr std::int32_t qmin = std::numeric_limits<T>::min(), qmax = std::numeric_limits<T>::max();
+  const float lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    float v = x[i] / scale;
+    // Clamp before rounding, as MLAS does; NaN compares false and lands on lo.
+    v = v >= lo ? (v <= hi ? v : hi) : lo;
+    y[i] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + zero_point);
+  }
+}
+
+template <typename T>
+void dequantize_linear(std::span<const T> x, std::span<const float> scales, std::span<const std::int32_t> zero_points,
+                       std::int64_t axis_size, std::int64_t inner, std::span<float> y) {
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t c = scales.size() > 1 ? static_cast<std::size_t>((static_cast<std::int64_t>(i) / inner) % axis_size) : 0;
+    y[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_points[c]) * scales[c];
+  }
+}
+
+template <typename TX, typename TW>
+void qlinear_conv_accumulate(const Conv2DParams& p, std::span<const TX> x, std::int32_t x_zero_point,
+                             std::span<const TW> w, std::span<const std::int32_t> w_zero_points,
+                             std::span<const std::int32_t> bias, std::span<std::int32_t> acc) {
+  const std::int64_t in_per_group = p.in_channels / p.group, out_per_group = p.out_channels / p.group;
+  const std::int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
+  std::vector<std::int32_t> centred(static_cast<std::size_t>(in_plane));
+  for (std::int64_t n = 0; n < p.batch; ++n) {
+    for (std::int64_t oc = 0; oc < p.out_channels; ++oc) {
+      std::int32_t* out = acc.data() + (n * p.out_channels + oc) * out_plane;
+      std::fill(out, out + out_plane, bias.empty() ? 0 : bias[oc]);
+      const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? oc : 0];
+      const std::int64_t g = oc / out_per_group;
+      for (std::int64_t icg = 0; icg < in_per_group; ++icg) {
+        const std::int64_t ic = g * in_per_group + icg;
+        const TX* in = x.data() + (n * p.in_channels + ic) * in_plane;
+        for (std::int64_t i = 0; i < in_plane; ++i) centred[i] = static_cast<std::int32_t>(in[i]) - x_zero_point;
+        const TW* wk = w.data() + (oc * in_per_group + icg) * p.kernel_h * p.kernel_w;
+        for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) {
+          for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
+            const std::int32_t wv = static_cast<std::int32_t>(wk[kh * p.kernel_w + kw]) - w_zp;
+            const std::int64_t col_offset = kw * p.dilation_w - p.pad_left;
+            std::int64_t ow_begin = 0, ow_end = p.out_w;
+            while (ow_begin < ow_end && ow_begin * p.stride_w + col_offset < 0) ++ow_begin;
+            while (ow_end > ow_begin && (ow_end - 1) * p.stride_w + col_offset >= p.in_w) --ow_end;
+            for (std::int64_t oh = 0; oh < p.out_h; ++oh) {
+              const std::int64_t ih = oh * p.stride_h + kh * p.dilation_h - p.pad_top;
+              if (ih < 0 || ih >= p.in_h) continue;
+              const std::int32_t* row = centred.data() + ih * p.in_w + col_offset;
+              std::int32_t* out_row = out + oh * p.out_w;
+              for (std::int64_t ow = ow_begin; ow < ow_end; ++ow) out_row[ow] += wv * row[ow * p.stride_w];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename TY>
+void requantize_channels(std::int64_t batch, std::int64_t channels, std::int64_t plane,
+                         std::span<const std::int32_t> acc, const Requantizer& r, std::span<TY> y) {
+  for (std::int64_t n = 0; n < batch; ++n)
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const std::int64_t base = (n * channels + c) * plane;
+      for (std::int64_t i = 0; i < plane; ++i)
+        y[base + i] = static_cast<TY>(r.apply(acc[base + i], static_cast<std::size_t>(c)));
+    }
+}
+
+template <typename TA, typename TB>
+void qlinear_matmul_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, std::span<const TA> a, std::int32_t a_zp,
+                               std::span<const TB> b, std::span<const std::int32_t> b_zp, std::span<std::int32_t> acc) {
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      const std::int32_t bz = b_zp[b_zp.size() > 1 ? j : 0];
+      std::int32_t sum = 0;
+      for (std::int64_t t = 0; t < k; ++t)
+        sum += (static_cast<std::int32_t>(a[i * k + t]) - a_zp) * (static_cast<std::int32_t>(b[t * n + j]) - bz);
+      acc[i * n + j] = sum;
+    }
+}
+
+template <typename T>
+void qlinear_add(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
+  if (p.mode == quant::RequantMode::float_multiplier) {
+    const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
+    // ONNX Runtime's constant term; its compiler contracts the inner sum into
+    // a fused multiply-add, so this does too (checked bit for bit in the peer test).
+    const float fixed = static_cast<float>(p.c_zp) - std::fma(ratio_a, static_cast<float>(p.a_zp), ratio_b * static_cast<float>(p.b_zp));
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const float v = std::fma(static_cast<float>(a[i]), ratio_a, std::fma(static_cast<float>(b[i]), ratio_b, fixed));
+      const float r = std::nearbyint(v);
+      c[i] = static_cast<T>(r < p.qmin ? p.qmin : (r > p.qmax ? p.qmax : static_cast<std::int32_t>(r)));
+    }
+    return;
+  }
+  // Fixed point: both ratios share one shift n chosen so that the larger
+  // multiplier fits 31 bits; sums stay exact in 64 bits.
+  const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
+  int exponent = 0;
+  std::frexp(std::max(ra, rb), &exponent);
+  const int shift = std::min(62, 31 - exponent);
+  const std::int64_t ma = std::llround(std::ldexp(ra, shift)), mb = std::llround(std::ldexp(rb, shift));
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const std::int64_t sum = (static_cast<std::int64_t>(a[i]) - p.a_zp) * ma + (static_cast<std::int64_t>(b[i]) - p.b_zp) * mb;
+    const std::int64_t y = ((sum + (std::int64_t{1} << (shift - 1))) >> shift) + p.c_zp;
+    c[i] = static_cast<T>(y < p.qmin ? p.qmin : (y > p.qmax ? p.qmax : y));
+  }
+}
+
+template <typename T>
+void qlinear_global_average_pool(std::int64_t batch_channels, std::int64_t plane, std::span<const T> x,
+                                 std::int32_t x_zp, const Requantizer& r, std::span<T> y) {
+  for (std::int64_t i = 0; i < batch_channels; ++i) {
+    std::int32_t acc = -x_zp * static_cast<std::int32_t>(plane);
+    for (std::int64_t j = 0; j < plane; ++j) acc += static_cast<std::int32_t>(x[i * plane + j]);
+    y[i] = static_cast<T>(r.apply(acc, 0));
+  }
+}
+
+template <typename T>
+void max_pool2d_quantized(const Pool2DParams& p, std::span<const T> x, std::span<T> y) {
+  for (std::int64_t nc = 0; nc < p.batch * p.channels; ++nc)
+    for (std::int64_t oh = 0; oh < p.out_h; ++oh)
+      for (std::int64_t ow = 0; ow < p.out_w; ++ow) {
+        const std::int64_t h0 = std::max<std::int64_t>(oh * p.stride_h - p.pad_top, 0);
+        const std::int64_t w0 = std::max<std::int64_t>(ow * p.stride_w - p.pad_left, 0);
+        const std::int64_t h1 = std::min(oh * p.stride_h - p.pad_top + p.kernel_h, p.in_h);
+        const std::int64_t w1 = std::min(ow * p.stride_w - p.pad_left + p.kernel_w, p.in_w);
+        T best = std::numeric_limits<T>::min();
+        for (std::int64_t h = h0; h < h1; ++h)
+          for (std::int64_t w = w0; w < w1; ++w) best = std::max(best, x[(nc * p.in_h + h) * p.in_w + w]);
+        y[(nc * p.out_h + oh) * p.out_w + ow] = best;
+      }
+}
+
+// The element types ONNX allows for these operators.
+template void quantize_linear<std::uint8_t>(std::span<const float>, float, std::int32_t, std::span<std::uint8_t>);
+template void quantize_linear<std::int8_t>(std::span<const float>, float, std::int32_t, std::span<std::int8_t>);
+template void quantize_linear<std::int32_t>(std::span<const float>, float, std::int32_t, std::span<std::int32_t>);
+template void dequantize_linear<std::uint8_t>(std::span<const std::uint8_t>, std::span<const float>, std::span<const std::int32_t>,
+                                              std::int64_t, std::int64_t, std::span<float>);
+template void dequantize_linear<std::int8_t>(std::span<const std::int8_t>, std::span<const float>, std::span<const std::int32_t>,
+                                             std::int64_t, std::int64_t, std::span<float>);
+template void dequantize_linear<std::int32_t>(std::span<const std::int32_t>, std::span<const float>, std::span<const std::int32_t>,
+                                              std::int64_t, std::int64_t, std::span<float>);
+#define TINYQ_CONV(TX, TW)                                                                                             \
+  template void qlinear_conv_accumulate<TX, TW>(const Conv2DParams&, std::span<const TX>, std::int32_t,                \
+                                                std::span<const TW>, std::span<const std::int32_t>,                     \
+                                                std::span<const std::int32_t>, std::span<std::int32_t>);                \
+  template void qlinear_matmul_accumulate<TX, TW>(std::int64_t, std::int64_t, std::int64_t, std::span<const TX>,       \
+                                                  std::int32_t, std::span<const TW>, std::span<const std::int32_t>,     \
+                                                  std::span<std::int32_t>);
+TINYQ_CONV(std::uint8_t, std::uint8_t)
+TINYQ_CONV(std::uint8_t, std::int8_t)
+TINYQ_CONV(std::int8_t, std::int8_t)
+#undef TINYQ_CONV
+#define TINYQ_8BIT(T)                                                                                                  \
+  template void requantize_channels<T>(std::int64_t, std::int64_t, std::int64_t, std::span<const std::int32_t>,        \
+                                       const Requantizer&, std::span<T>);                                              \
+  template void qlinear_add<T>(const QAddParams&, std::span<const T>, std::span<const T>, std::span<T>);               \
+  template void qlinear_global_average_pool<T>(std::int64_t, std::int64_t, std::span<const T>, std::int32_t,           \
+                                               const Requantizer&, std::span<T>);                                      \
+  template void max_pool2d_quantized<T>(const Pool2DParams&, std::span<const T>, std::span<T>);
+TINYQ_8BIT(std::uint8_t)
+TINYQ_8BIT(std::int8_t)
+#undef TINYQ_8BIT
+
+}  // namespace tinyq::kernels

@@ -1,0 +1,385 @@
+#include "quant/quantizer.h"
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <atomic>
+
+#include "core/error.h"
+#include "ir/shape_inference.h"
+#include "ir/verifier.h"
+#include "passes/fold_batchnorm.h"
+#include "passes/fuse_activation.h"
+#include "passes/fuse_qdq.h"
+#include "passes/quantization_prep.h"
+#include "runtime/executor.h"
+
+namespace tinyq::quant {
+namespace {
+
+using ir::Graph;
+using ir::Node;
+using ir::ValueId;
+
+bool is(const Node& n, const char* op) { return n.op_type == op && n.domain.empty(); }
+bool is_conv(const Graph& g, const Node& n) {
+  return (is(n, "Conv") || (n.op_type == "FusedConv" && n.domain == "com.microsoft")) && g.is_initializer(n.inputs[1]) &&
+         g.value(n.inputs[1]).shape.size() == 4 && (n.inputs.size() < 3 || g.is_initializer(n.inputs[2]));
+}
+bool is_passthrough(const Node& n) {
+  return is(n, "MaxPool") || is(n, "Flatten") || is(n, "Reshape") || is(n, "Transpose");
+}
+
+// How each node of the prepared float graph is quantized.
+enum class Role { conv, add, global_pool, passthrough, absorbed_relu, float_op };
+
+struct Plan {
+  std::vector<Role> roles;
+  // For a quantized op: the float value whose range gives its output params
+  // (the trailing ReLU's output for an Add whose ReLU is absorbed).
+  std::map<std::uint32_t, ValueId> output_of;
+};
+
+Plan plan_roles(const Graph& g, const QuantizeOptions& o) {
+  Plan plan;
+  plan.roles.assign(g.nodes().size(), Role::float_op);
+  const bool asymmetric = !o.symmetric_activation;
+  for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& n = g.nodes()[i];
+    Role role = Role::float_op;
+    if (is_conv(g, n) && (asymmetric || n.op_type == "Conv")) role = Role::conv;
+    else if (is(n, "Add") && n.inputs.size() == 2 && !g.is_initializer(n.inputs[0]) && !g.is_initializer(n.inputs[1]) &&
+             g.value(n.inputs[0]).shape == g.value(n.inputs[1]).shape)
+      role = Role::add;
+    else if (is(n, "GlobalAveragePool")) role = Role::global_pool;
+    else if (is_passthrough(n)) role = Role::passthrough;
+    if (plan.roles[i] == Role::absorbed_relu) continue;
+    plan.roles[i] = role;
+    if (role == Role::conv || role == Role::add || role == Role::global_pool) plan.output_of[static_cast<std::uint32_t>(i)] = n.outputs[0];
+    // An asymmetric range that starts at 0 saturates negatives to the zero
+    // point: a following ReLU is free.
+    if (role == Role::add && asymmetric) {
+      const auto readers = g.consumers(n.outputs[0]);
+      if (readers.size() == 1 && !g.is_graph_output(n.outputs[0]) && is(g.node(readers[0]), "Relu")) {
+        plan.roles[readers[0].index] = Role::absorbed_relu;
+        plan.output_of[static_cast<std::uint32_t>(i)] = g.node(readers[0]).outputs[0];
+      }
+    }
+  }
+  return plan;
+}
+
+// Values that need a calibrated range: outputs of quantized ops, and float
+// values (graph inputs, float-op outputs) read by a quantized op.
+std::set<std::uint32_t> values_to_calibrate(const Graph& g, const Plan& plan) {
+  std::set<std::uint32_t> quantized_outputs, needed;
+  for (const auto& [node, value] : plan.output_of) needed.insert(value.index), quantized_outputs.insert(value.index);
+  // Pass-through outputs inherit their input's params: follow chains.
+  std::set<std::uint32_t> inherits;
+  for (std::size_t i = 0; i < g.nodes().size(); ++i)
+    if (plan.roles[i] == Role::passthrough) inherits.insert(g.nodes()[i].outputs[0].index);
+  for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+    const Role r = plan.roles[i];
+    if (r == Role::float_op || r == Role::absorbed_relu) continue;
+    const Node& n = g.nodes()[i];
+    const std::size_t activation_inputs = r == Role::add ? 2 : 1;
+    for (std::size_t k = 0; k < activation_inputs; ++k) {
+      const auto v = n.inputs[k].index;
+      if (!quantized_outputs.count(v) && !inherits.count(v)) needed.insert(v);
+    }
+  }
+  return needed;
+}
+
+class QdqBuilder {
+ public:
+  QdqBuilder(const Graph& source, const QuantizeOptions& o, const std::map<std::uint32_t, Range>& ranges)
+      : g_(source), o_(o), ranges_(ranges) {
+    q_.name = source.name;
+  }
+
+  QuantizationResult build(const Plan& plan, const std::map<std::uint32_t, Range>& observed) {
+    QuantizationResult result;
+    for (ValueId in : g_.inputs()) float_of_[in.index] = q_.add_input(g_.value(in).name, g_.value(in).dtype, g_.value(in).shape);
+    for (std::size_t i = 0; i < g_.nodes().size(); ++i) {
+      const Node& n = g_.nodes()[i];
+      switch (plan.roles[i]) {
+        case Role::conv: emit_conv(n); break;
+        case Role::add: emit_add(n, plan.output_of.at(static_cast<std::uint32_t>(i))); break;
+        case Role::global_pool: emit_unary(n, "GlobalAveragePool"); break;
+        case Role::passthrough: emit_passthrough(n); break;
+        case Role::absorbed_relu: break;  // folded into the Add's output range
+        case Role::float_op:
+          emit_float(n);
+          result.float_nodes.push_back(n.name + " (" + n.op_type + "): no quantized kernel in this scheme, runs in float between DequantizeLinear and QuantizeLinear");
+          break;
+      }
+    }
+    for (ValueId out : g_.outputs()) q_.mark_output(float_of_.count(out.index) ? float_of_.at(out.index) : dequantized(out));
+    if (q_.outputs().size() == 1) q_.rename_value(q_.outputs()[0], "output");
+    q_.compact();
+    ir::verify(q_);
+    for (const auto& [v, info] : quant_of_) {
+      if (!ranges_.count(v)) continue;
+      result.tensors.push_back({g_.values()[v].name, observed.at(v), ranges_.at(v), info.params});
+    }
+    result.qdq = std::move(q_);
+    return result;
+  }
+
+ private:
+  struct QInfo {
+    ValueId quantized, scale, zero_point;
+    QuantParams params;
+  };
+
+  std::string name_of(ValueId source) const { return g_.value(source).name; }
+
+  Tensor scalar_zero_point(DType t, std::int32_t zp) {
+    Tensor z(t, {});
+    if (t == DType::u8) z.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(zp);
+    else if (t == DType::s8) z.data<std::int8_t>()[0] = static_cast<std::int8_t>(zp);
+    else z.data<std::int32_t>()[0] = zp;
+    return z;
+  }
+
+  ValueId node(const std::string& op, const std::string& name, std::vector<ValueId> inputs, const std::string& out_name,
+               std::map<std::string, ir::Attribute> attrs = {}, const std::string& origin = "", const std::string& domain = "") {
+    Node n{name, op, domain, std::move(inputs), {}, std::move(attrs), origin};
+    std::vector<ir::TensorType> types;
+    for (ValueId id : n.inputs)
+      if (id.valid()) types.push_back({q_.value(id).dtype, q_.value(id).shape});
+    const auto out = ir::infer_node_types(q_, n, types);
+    n.outputs.push_back(q_.add_value(q_.unique_name(out_name), out[0].dtype, out[0].shape));
+    q_.add_node(n);
+    return n.outputs[0];
+  }
+
+  QuantParams activation_params(std::uint32_t v) const {
+    auto it = ranges_.find(v);
+    if (it == ranges_.end()) throw Error("quantizer: no calibrated range for tensor '" + g_.values()[v].name + "'");
+    return params_for_range(it->second, o_.activation, activation_int_range(o_.activation, o_.reduce_range), o_.symmetric_activation);
+  }
+
+  // Registers `float_value` (in q_) as quantized with the params of source value v.
+  const QInfo& quantize_as(std::uint32_t v, ValueId float_value, QuantParams params) {
+    const std::string base = g_.values()[v].name;
+    QInfo info;
+    info.params = params;
+    info.scale = q_.add_initializer(q_.unique_name(base + "_scale"), Tensor::from<float>({}, std::vector<float>{params.scales[0]}));
+    info.zero_point = q_.add_initializer(q_.unique_name(base + "_zero_point"), scalar_zero_point(params.dtype, params.zero_points[0]));
+    info.quantized = node("QuantizeLinear", base + "_QuantizeLinear", {float_value, info.scale, info.zero_point}, base + "_quantized");
+    return quant_of_[v] = info;
+  }
+
+  const QInfo& quantized(ValueId source) {
+    auto it = quant_of_.find(source.index);
+    if (it != quant_of_.end()) return it->second;
+    return quantize_as(source.index, float_of_.at(source.index), activation_params(source.index));
+  }
+
+  // The float form of a value for a float op: the original float tensor when
+  // there is one, else the dequantized tensor.
+  ValueId float_value(ValueId source) {
+    auto f = float_of_.find(source.index);
+    if (f != float_of_.end()) return f->second;
+    return dequantized(source);
+  }
+
+  // What a quantized op reads: always DequantizeLinear of the quantized tensor
+  // (that is the QDQ pattern ONNX Runtime fuses).
+  ValueId dequantized(ValueId source) {
+    auto d = dq_of_.find(source.index);
+    if (d != dq_of_.end()) return d->second;
+    const QInfo& info = quantized(source);
+    const std::string base = name_of(source);
+    return dq_of_[source.index] = node("DequantizeLinear", base + "_DequantizeLinear", {info.quantized, info.scale, info.zero_point},
+                                       base + "_dequantized");
+  }
+
+  void emit_conv(const Node& n) {
+    const QInfo& x = quantized(n.inputs[0]);
+    const float x_scale = x.params.scales[0];
+    const ValueId x_dq = dequantized(n.inputs[0]);
+    const Tensor& w = g_.initializer(n.inputs[1]);
+    const QuantParams wp = weight_params(w, o_.weight, o_.per_channel, o_.reduce_range);
+    const Shape per{static_cast<std::int64_t>(wp.scales.size())};
+    const bool per_channel = wp.scales.size() > 1;
+    Tensor w_zp(wp.dtype, per_channel ? per : Shape{});
+    for (std::size_t c = 0; c < wp.zero_points.size(); ++c) {
+      if (wp.dtype == DType::u8) w_zp.data<std::uint8_t>()[c] = static_cast<std::uint8_t>(wp.zero_points[c]);
+      else w_zp.data<std::int8_t>()[c] = static_cast<std::int8_t>(wp.zero_points[c]);
+    }
+    const ValueId wq = q_.add_initializer(q_.unique_name(n.name + "/weight_quantized"), quantize_weight(w, wp));
+    const ValueId ws = q_.add_initializer(q_.unique_name(n.name + "/weight_scale"),
+                                          Tensor::from<float>(per_channel ? per : Shape{}, wp.scales));
+    const ValueId wz = q_.add_initializer(q_.unique_name(n.name + "/weight_zero_point"), std::move(w_zp));
+    std::map<std::string, ir::Attribute> dq_axis;
+    if (per_channel) dq_axis["axis"] = std::int64_t{0};
+    const ValueId w_dq = node("DequantizeLinear", n.name + "/weight_DequantizeLinear", {wq, ws, wz}, n.name + "/weight_dequantized", dq_axis);
+    std::vector<ValueId> conv_inputs{x_dq, w_dq};
+    if (n.inputs.size() > 2 && n.inputs[2].valid()) {
+      const Tensor& b = g_.initializer(n.inputs[2]);
+      std::vector<float> b_scales;
+      for (float s : wp.scales) b_scales.push_back(x_scale * s);
+      const ValueId bq = q_.add_initializer(q_.unique_name(n.name + "/bias_quantized"), quantize_bias(b, x_scale, wp.scales));
+      const ValueId bs = q_.add_initializer(q_.unique_name(n.name + "/bias_scale"), Tensor::from<float>(per_channel ? per : Shape{}, b_scales));
+      const ValueId bz = q_.add_initializer(q_.unique_name(n.name + "/bias_zero_point"), Tensor(DType::s32, per_channel ? per : Shape{}));
+      conv_inputs.push_back(node("DequantizeLinear", n.name + "/bias_DequantizeLinear", {bq, bs, bz}, n.name + "/bias_dequantized", dq_axis));
+    }
+    std::map<std::string, ir::Attribute> attrs = n.attributes;
+    attrs.erase("activation");
+    attrs.erase("activation_params");
+    const ValueId y = node("Conv", n.name, conv_inputs, name_of(n.outputs[0]) + "_float", attrs, n.origin);
+    // A fused ReLU/Clip lives in the output range (asymmetric activations only,
+    // see plan_roles): the calibrated post-activation range starts at 0.
+    quantize_as(n.outputs[0].index, y, activation_params(n.outputs[0].index));
+  }
+
+  void emit_add(const Node& n, ValueId effective_output) {
+    quantized(n.inputs[0]);
+    quantized(n.inputs[1]);
+    const ValueId y = node("Add", n.name, {dequantized(n.inputs[0]), dequantized(n.inputs[1])}, name_of(n.outputs[0]) + "_float", {}, n.origin);
+    quantize_as(effective_output.index, y, activation_params(effective_output.index));
+  }
+
+  void emit_unary(const Node& n, const char* op) {
+    quantized(n.inputs[0]);
+    const ValueId y = node(op, n.name, {dequantized(n.inputs[0])}, name_of(n.outputs[0]) + "_float", n.attributes, n.origin);
+    quantize_as(n.outputs[0].index, y, activation_params(n.outputs[0].index));
+  }
+
+  void emit_passthrough(const Node& n) {
+    const QInfo in = quantized(n.inputs[0]);
+    std::vector<ValueId> inputs{dequantized(n.inputs[0])};
+    for (std::size_t k = 1; k < n.inputs.size(); ++k) inputs.push_back(copy_constant(n.inputs[k]));
+    const ValueId y = node(n.op_type, n.name, inputs, name_of(n.outputs[0]) + "_float", n.attributes, n.origin);
+    // Same scale and zero point as the input: the fusion pass then runs the op
+    // directly on the integers.
+    QInfo out;
+    out.params = in.params;
+    out.scale = in.scale;
+    out.zero_point = in.zero_point;
+    out.quantized = node("QuantizeLinear", name_of(n.outputs[0]) + "_QuantizeLinear", {y, in.scale, in.zero_point},
+                         name_of(n.outputs[0]) + "_quantized");
+    quant_of_[n.outputs[0].index] = out;
+  }
+
+  ValueId copy_constant(ValueId source) {
+    if (!source.valid()) return source;
+    auto it = const_of_.find(source.index);
+    if (it != const_of_.end()) return it->second;
+    return const_of_[source.index] = q_.add_initializer(q_.unique_name(name_of(source)), g_.initializer(source));
+  }
+
+  void emit_float(const Node& n) {
+    std::vector<ValueId> inputs;
+    for (ValueId in : n.inputs) inputs.push_back(!in.valid() ? in : g_.is_initializer(in) ? copy_constant(in) : float_value(in));
+    Node copy{n.name, n.op_type, n.domain, inputs, {}, n.attributes, n.origin};
+    std::vector<ir::TensorType> types;
+    for (ValueId id : inputs)
+      if (id.valid()) types.push_back({q_.value(id).dtype, q_.value(id).shape});
+    const auto out = ir::infer_node_types(q_, copy, types);
+    for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+      copy.outputs.push_back(q_.add_value(q_.unique_name(name_of(n.outputs[k])), out[k].dtype, out[k].shape));
+      float_of_[n.outputs[k].index] = copy.outputs.back();
+    }
+    q_.add_node(copy);
+  }
+
+  const Graph& g_;
+  const QuantizeOptions& o_;
+  const std::map<std::uint32_t, Range>& ranges_;
+  Graph q_;
+  std::map<std::uint32_t, ValueId> float_of_, dq_of_, const_of_;
+  std::map<std::uint32_t, QInfo> quant_of_;
+};
+
+}  // namespace
+
+ir::Graph prepare_for_quantization(ir::Graph graph) {
+  passes::fold_batchnorm(graph);
+  passes::fuse_activation(graph);
+  passes::average_pool_to_global(graph);
+  passes::gemm_to_pointwise_conv(graph);
+  ir::verify(graph);
+  return graph;
+}
+
+QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
+                            const QuantizeOptions& options) {
+  if (image_count == 0) throw Error("quantize: the calibration set is empty");
+  if (options.activation == DType::s8 && options.weight == DType::u8)
+    throw Error("quantize: s8 activations with u8 weights have no kernel in ONNX Runtime; use --weight s8");
+  const ir::Graph g = prepare_for_quantization(float_graph);
+  const Plan plan = plan_roles(g, options);
+  const std::set<std::uint32_t> wanted = values_to_calibrate(g, plan);
+
+  // One streaming pass over the calibration images; batches run in parallel,
+  // observers are fed under a lock.
+  std::map<std::uint32_t, TensorObserver> observers;
+  std::vector<std::string> tap_names;
+  for (auto v : wanted) {
+    observers.emplace(v, TensorObserver(g.values()[v].name, options.calibration.bins, options.calibration.averaging_constant));
+    tap_names.push_back(g.values()[v].name);
+  }
+  const runtime::Executor executor(g);
+  const std::size_t batch = std::max<std::size_t>(options.batch, 1);
+  const std::size_t batches = (image_count + batch - 1) / batch;
+  std::mutex mutex;
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr error;
+  std::vector<std::map<std::string, Tensor>> pending(batches);
+  std::size_t observed_upto = 0;  // batches are observed in order, so results do not depend on threads
+  auto worker = [&] {
+    for (std::size_t b; (b = next.fetch_add(1)) < batches;) {
+      try {
+        const std::size_t begin = b * batch, count = std::min(batch, image_count - begin);
+        auto taps = executor.run_with_taps({images(begin, count)}, tap_names);
+        std::lock_guard lock(mutex);
+        pending[b] = std::move(taps);
+        while (observed_upto < batches && !pending[observed_upto].empty()) {
+          for (auto& [v, obs] : observers) obs.observe(pending[observed_upto].at(g.values()[v].name).data<float>());
+          pending[observed_upto].clear();
+          ++observed_upto;
+        }
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!error) error = std::current_exception();
+        next = batches;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < std::max(options.threads, 1u); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+
+  const IntRange ints = activation_int_range(options.activation, options.reduce_range);
+  const int levels = ints.qmax - ints.qmin + 1;
+  std::map<std::uint32_t, Range> ranges, observed;
+  for (const auto& [v, obs] : observers) {
+    ranges[v] = choose_range(obs, options.calibration, levels);
+    observed[v] = {obs.min(), obs.max()};
+  }
+  return QdqBuilder(g, options, ranges).build(plan, observed);
+}
+
+ir::Graph to_qoperator(ir::Graph qdq) {
+  passes::fuse_qdq(qdq);
+  return qdq;
+}
+
+std::string describe(const QuantizeOptions& o) {
+  const char* methods[] = {"minmax", "entropy", "percentile", "mse"};
+  std::string s = methods[static_cast<int>(o.calibration.method)];
+  s += o.per_channel ? " per-channel" : " per-tensor";
+  s += std::string(" act ") + (o.activation == DType::u8 ? "u8" : "s8") + (o.symmetric_activation ? " symmetric" : " asymmetric");
+  s += std::string(" weights ") + (o.weight == DType::u8 ? "u8" : "s8");
+  if (o.reduce_range) s += " reduce-range";
+  return s;
+}
+
+}  // namespace tinyq::quant

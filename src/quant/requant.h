@@ -1,0 +1,58 @@
+#pragma once
+// The one requantization routine of tinyq: an int32 accumulator (already
+// holding the bias) becomes an 8-bit output. Two modes:
+//
+//  float  ONNX Runtime's CPU rule (MLAS MlasRequantizeOutput): the multiplier
+//         M = x_scale * w_scale / y_scale is computed in float in that order,
+//         the accumulator is converted to float and multiplied by M, clamped
+//         to [qmin - zp, qmax - zp], rounded half to even, and zp is added.
+//  fixed  Integer-only, what hardware builds (TFLite's single-rounding
+//         MultiplyByQuantizedMultiplier): M is represented as M0 * 2^-n with
+//         M0 an int32 in [2^30, 2^31); y = (acc * M0 + 2^(n-1)) >> n in 64-bit
+//         arithmetic (round half up, toward +inf), then + zp and saturation.
+//
+// docs/quantization.md derives both and lists the edge cases.
+#include <cmath>
+#include <cstdint>
+
+namespace tinyq::quant {
+
+enum class RequantMode { float_multiplier, fixed_point };
+
+struct FixedMultiplier {
+  std::int32_t m0 = 0;  // in [2^30, 2^31), or 0 for a zero multiplier
+  int shift = 0;        // n: the multiplier is m0 * 2^-n; 1 <= n <= 62
+};
+
+// M0 and n for a positive real multiplier (computed in double). Multipliers
+// below 2^-31 (n > 62) become 0; multipliers >= 2^30 are rejected (no 8-bit
+// model has them). Throws Error on a non-finite or negative value.
+FixedMultiplier to_fixed_multiplier(double real_multiplier);
+double from_fixed_multiplier(const FixedMultiplier& m);
+
+inline std::int32_t saturate(std::int32_t v, std::int32_t qmin, std::int32_t qmax) {
+  return v < qmin ? qmin : (v > qmax ? qmax : v);
+}
+
+// ONNX Runtime's float requantization (see above). nearbyint rounds half to
+// even under the default floating-point environment, as cvtps2dq does.
+inline std::int32_t requantize_float(std::int32_t acc, float multiplier, std::int32_t zero_point, std::int32_t qmin,
+                                     std::int32_t qmax) {
+  float v = static_cast<float>(acc) * multiplier;
+  const float lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
+  v = v < lo ? lo : (v > hi ? hi : v);
+  return static_cast<std::int32_t>(std::nearbyint(v)) + zero_point;
+}
+
+inline std::int32_t requantize_fixed(std::int32_t acc, const FixedMultiplier& m, std::int32_t zero_point,
+                                     std::int32_t qmin, std::int32_t qmax) {
+  if (m.m0 == 0) return saturate(zero_point, qmin, qmax);
+  const std::int64_t product = static_cast<std::int64_t>(acc) * m.m0;
+  // Arithmetic right shift of a two's-complement value floors, so adding half
+  // first rounds half up. |acc * M0| < 2^62, so the sum cannot overflow.
+  const std::int64_t scaled = (product + (std::int64_t{1} << (m.shift - 1))) >> m.shift;
+  const std::int64_t y = scaled + zero_point;
+  return static_cast<std::int32_t>(y < qmin ? qmin : (y > qmax ? qmax : y));
+}
+
+}  // namespace tinyq::quant
