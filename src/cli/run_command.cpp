@@ -1,11 +1,13 @@
 // tinyq run: one forward pass on an input, writing the output or any tensors as .npy.
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/npy.h"
 #include "eval/cifar10.h"
+#include "eval/evaluate.h"
 #include "importers/load_model.h"
 #include "passes/optimize.h"
 #include "runtime/executor.h"
@@ -59,6 +61,15 @@ void add_run_command(CLI::App& app) {
     ir::Graph graph = importers::load_model(o->model);
     if (!o->no_optimize) passes::optimize_for_inference(graph);
     const runtime::Executor executor(std::move(graph), op_options(o->requant));
+    if (o->input.size() > 4 && o->input.substr(o->input.size() - 4) == ".bin" && !o->out_dir.empty() && !o->tensors.empty()) {
+      // A whole CIFAR-10 batch: run it in batches on every core.
+      eval::PredictOptions po;
+      po.threads = std::max(1u, std::thread::hardware_concurrency());
+      const auto all = eval::predict_tensors(executor, eval::read_cifar10({o->input}), po, o->tensors);
+      std::filesystem::create_directories(o->out_dir);
+      for (const auto& [name, t] : all) write_npy(std::filesystem::path(o->out_dir) / file_name_for(name), t);
+      return;
+    }
     const Tensor input = read_input(o->input);
     if (o->tensors.empty()) {
       if (o->out.empty()) throw Error("--out-dir needs --tensor");

@@ -10,14 +10,16 @@
 
 namespace tinyq::eval {
 
-Tensor predict(const runtime::Executor& executor, const LabeledImages& images, const PredictOptions& options) {
+std::map<std::string, Tensor> predict_tensors(const runtime::Executor& executor, const LabeledImages& images,
+                                              const PredictOptions& options, const std::vector<std::string>& names) {
   const std::size_t n = images.size(), batch = std::max<std::size_t>(options.batch, 1);
   const std::size_t batches = (n + batch - 1) / batch;
-  Tensor result;
+  std::map<std::string, Tensor> result;
   std::mutex mutex;  // guards result allocation, progress and the first error
   std::exception_ptr error;
   std::size_t done = 0;
   std::atomic<std::size_t> next{0};
+  const std::string first_output = executor.graph().value(executor.graph().outputs().at(0)).name;
 
   // Threads take whole batches; the executor is const and thread-safe, and
   // each batch writes its own rows, so results do not depend on the thread count.
@@ -25,14 +27,22 @@ Tensor predict(const runtime::Executor& executor, const LabeledImages& images, c
     for (std::size_t b; (b = next.fetch_add(1)) < batches;) {
       try {
         const std::size_t begin = b * batch, count = std::min(batch, n - begin);
-        std::vector<Tensor> out = executor.run({image_batch_f32(images, begin, count)});
-        const Tensor& y = out.at(0);
-        if (y.shape().size() != 2 || y.shape()[0] != static_cast<std::int64_t>(count))
-          throw Error("model output " + shape_to_string(y.shape()) + " is not [batch, classes]");
+        std::map<std::string, Tensor> out;
+        if (names.empty()) out[first_output] = executor.run({image_batch_f32(images, begin, count)}).at(0);
+        else out = executor.run_with_taps({image_batch_f32(images, begin, count)}, names);
         std::lock_guard lock(mutex);
-        if (result.element_count() == 0) result = Tensor(DType::f32, {static_cast<std::int64_t>(n), y.shape()[1]});
-        auto src = y.data<float>();
-        std::copy(src.begin(), src.end(), result.data<float>().begin() + static_cast<std::ptrdiff_t>(begin * y.shape()[1]));
+        for (auto& [name, y] : out) {
+          if (y.shape().empty() || y.shape()[0] != static_cast<std::int64_t>(count))
+            throw Error("tensor '" + name + "' " + shape_to_string(y.shape()) + " is not batch-major");
+          Tensor& all = result[name];
+          if (all.element_count() == 0) {
+            Shape shape = y.shape();
+            shape[0] = static_cast<std::int64_t>(n);
+            all = Tensor(y.dtype(), shape);
+          }
+          const std::size_t row = y.byte_size() / count;
+          std::copy(y.bytes().begin(), y.bytes().end(), all.bytes().begin() + static_cast<std::ptrdiff_t>(begin * row));
+        }
         done += count;
         if (options.progress) options.progress(done, n);
       } catch (...) {
@@ -48,6 +58,13 @@ Tensor predict(const runtime::Executor& executor, const LabeledImages& images, c
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
   return result;
+}
+
+Tensor predict(const runtime::Executor& executor, const LabeledImages& images, const PredictOptions& options) {
+  auto all = predict_tensors(executor, images, options, {});
+  Tensor y = std::move(all.begin()->second);
+  if (y.shape().size() != 2) throw Error("model output " + shape_to_string(y.shape()) + " is not [batch, classes]");
+  return y;
 }
 
 }  // namespace tinyq::eval

@@ -1,6 +1,9 @@
 #pragma once
 // Runs a model over a labelled image set in batches, on several threads.
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "eval/cifar10.h"
 #include "runtime/executor.h"
@@ -16,5 +19,9 @@ struct PredictOptions {
 
 // The model's first output for every image, in data-set order: f32 [N, K].
 Tensor predict(const runtime::Executor& executor, const LabeledImages& images, const PredictOptions& options);
+
+// The named tensors for every image, each concatenated along the batch axis.
+std::map<std::string, Tensor> predict_tensors(const runtime::Executor& executor, const LabeledImages& images,
+                                              const PredictOptions& options, const std::vector<std::string>& names);
 
 }  // namespace tinyq::eval

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tinyq's integer engine (float requantization) against ONNX Runtime on one
+# quantization scheme, in both file formats:
+#   - every quantized activation on the first 500 test images, element for element;
+#   - the last quantized tensor (u8 logits before the final DequantizeLinear)
+#     on all 10,000 test images, which also fixes every top-1 prediction.
+# Usage: quantized_vs_onnxruntime.sh TINYQ MODEL TEST_BATCH WORK_DIR -- QUANTIZE_FLAGS...
+set -euo pipefail
+tinyq=$1 model=$2 test_batch=$3 work=$4
+shift 4
+[ "${1:-}" = "--" ] && shift
+here=$(cd "$(dirname "$0")" && pwd)
+python=/usr/bin/python3
+rm -rf "$work" && mkdir -p "$work"
+head -c $((3073 * 500)) "$test_batch" > "$work/test500.bin"
+status=0
+for format in qdq qop; do
+  f="$work/$format"
+  "$tinyq" quantize "$model" --out "$f.onnx" --format "$format" "$@" > "$f.quantize.txt"
+  $python "$here/expose_tensors.py" "$f.onnx" "$f.exposed.onnx" > "$f.names"
+  node "$here/ort_run.mjs" "$f.exposed.onnx" "$work/test500.bin" "$f.ort500" --outputs "$(paste -sd, "$f.names")"
+  "$tinyq" run "$f.onnx" --input "$work/test500.bin" --out-dir "$f.tinyq500" $(sed 's/^/--tensor /' "$f.names")
+  $python "$here/compare_quantized.py" "$format layers" "$f.tinyq500" "$f.ort500" "$f.names" || status=1
+  logits=$(tail -n 1 "$f.names")
+  echo "$logits" > "$f.logits"
+  node "$here/ort_run.mjs" "$f.exposed.onnx" "$test_batch" "$f.ort_all" --outputs "$logits"
+  "$tinyq" run "$f.onnx" --input "$test_batch" --out-dir "$f.tinyq_all" --tensor "$logits"
+  $python "$here/compare_quantized.py" "$format logits, 10000 images" "$f.tinyq_all" "$f.ort_all" "$f.logits" || status=1
+done
+exit $status
