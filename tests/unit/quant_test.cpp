@@ -1,0 +1,245 @@
+// Requantization, scales and calibrators against hand-derived values.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "core/error.h"
+#include "kernels/reference/quantized.h"
+#include "quant/calibration.h"
+#include "quant/qparams.h"
+#include "quant/requant.h"
+
+namespace tinyq::quant {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RequantFloat, TiesRoundHalfToEven) {
+  // acc * 0.5: 5 -> 2.5 -> 2, 7 -> 3.5 -> 4, -5 -> -2.5 -> -2, -7 -> -3.5 -> -4 (zero point 0, s8 range).
+  EXPECT_EQ(requantize_float(5, 0.5f, 0, -128, 127), 2);
+  EXPECT_EQ(requantize_float(7, 0.5f, 0, -128, 127), 4);
+  EXPECT_EQ(requantize_float(-5, 0.5f, 0, -128, 127), -2);
+  EXPECT_EQ(requantize_float(-7, 0.5f, 0, -128, 127), -4);
+  // The zero point is added after rounding: 2.5 + 10 -> 12, not 13.
+  EXPECT_EQ(requantize_float(5, 0.5f, 10, 0, 255), 12);
+}
+
+TEST(RequantFloat, SaturatesToTheOutputType) {
+  EXPECT_EQ(requantize_float(100000, 0.01f, 0, 0, 255), 255);      // 1000 -> 255
+  EXPECT_EQ(requantize_float(-100000, 0.01f, 0, 0, 255), 0);       // -1000 -> 0
+  EXPECT_EQ(requantize_float(-100000, 0.01f, -128, -128, 127), -128);
+  EXPECT_EQ(requantize_float(254, 1.0f, 3, 0, 255), 255);          // 254 + 3 saturates
+  EXPECT_EQ(requantize_float(std::numeric_limits<std::int32_t>::max(), 1.0f, 0, 0, 255), 255);
+}
+
+TEST(RequantFixed, MultiplierNormalization) {
+  // 0.75 = 0.75 * 2^0: M0 = 0.75 * 2^31 = 1610612736, n = 31.
+  auto m = to_fixed_multiplier(0.75);
+  EXPECT_EQ(m.m0, 1610612736);
+  EXPECT_EQ(m.shift, 31);
+  // 1.0 = 0.5 * 2^1: M0 = 2^30, n = 30.
+  m = to_fixed_multiplier(1.0);
+  EXPECT_EQ(m.m0, 1 << 30);
+  EXPECT_EQ(m.shift, 30);
+  // A fraction that rounds up to 2^31 renormalizes to 2^30 with one less shift.
+  m = to_fixed_multiplier(std::nextafter(1.0, 0.0));
+  EXPECT_EQ(m.m0, 1 << 30);
+  EXPECT_EQ(m.shift, 30);
+  // Far below 2^-31: every result is the zero point.
+  EXPECT_EQ(to_fixed_multiplier(1e-20).m0, 0);
+  EXPECT_EQ(requantize_fixed(123456, to_fixed_multiplier(1e-20), 7, 0, 255), 7);
+  EXPECT_THROW(to_fixed_multiplier(-1.0), Error);
+  EXPECT_THROW(to_fixed_multiplier(std::nan("")), Error);
+  // M0 * 2^-n reproduces the multiplier within 2^-31 relative, over many magnitudes.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> mantissa(0.5, 1.0);
+  for (int i = 0; i < 2000; ++i) {
+    const double real = std::ldexp(mantissa(rng), -(i % 30));
+    const auto f = to_fixed_multiplier(real);
+    EXPECT_GE(f.m0, 1 << 30);
+    EXPECT_LE(std::abs(from_fixed_multiplier(f) - real) / real, std::ldexp(1.0, -31)) << real;
+  }
+}
+
+TEST(RequantFixed, TiesRoundHalfUpAndSaturate) {
+  const auto half = to_fixed_multiplier(0.5);
+  EXPECT_EQ(requantize_fixed(5, half, 0, -128, 127), 3);    // 2.5 -> 3
+  EXPECT_EQ(requantize_fixed(-5, half, 0, -128, 127), -2);  // -2.5 -> -2 (toward +inf)
+  EXPECT_EQ(requantize_fixed(7, half, 0, -128, 127), 4);    // 3.5 -> 4
+  EXPECT_EQ(requantize_fixed(4, half, 0, -128, 127), 2);    // exact
+  EXPECT_EQ(requantize_fixed(1000, half, 0, -128, 127), 127);
+  EXPECT_EQ(requantize_fixed(-1000, half, 10, 0, 255), 0);
+  // The largest accumulator with the largest M0 does not overflow 64 bits.
+  EXPECT_EQ(requantize_fixed(std::numeric_limits<std::int32_t>::max(), to_fixed_multiplier(0.99), 0, 0, 255), 255);
+}
+
+TEST(QParams, AsymmetricAndSymmetric) {
+  // [-1, 3] in u8: scale 4/255, zero point round(0 + 1 / (4/255)) = round(63.75) = 64.
+  auto p = params_for_range({-1.f, 3.f}, DType::u8, activation_int_range(DType::u8, false), false);
+  EXPECT_FLOAT_EQ(p.scales[0], 4.f / 255.f);
+  EXPECT_EQ(p.zero_points[0], 64);
+  // A range that excludes 0 is widened to include it: [2, 4] -> [0, 4].
+  p = params_for_range({2.f, 4.f}, DType::u8, activation_int_range(DType::u8, false), false);
+  EXPECT_FLOAT_EQ(p.scales[0], 4.f / 255.f);
+  EXPECT_EQ(p.zero_points[0], 0);
+  // s8 symmetric weights [-0.5, 0.25]: scale 0.5 / 127, zero point 0.
+  p = params_for_range({-0.5f, 0.25f}, DType::s8, weight_int_range(DType::s8, false), true);
+  EXPECT_FLOAT_EQ(p.scales[0], 0.5f / 127.f);
+  EXPECT_EQ(p.zero_points[0], 0);
+  // reduce-range u8: [0, 127].
+  p = params_for_range({0.f, 1.27f}, DType::u8, activation_int_range(DType::u8, true), false);
+  EXPECT_FLOAT_EQ(p.scales[0], 0.01f);
+}
+
+TEST(QParams, ConstantTensorGetsASafeScale) {
+  for (bool symmetric : {false, true}) {
+    const auto p = params_for_range({0.f, 0.f}, DType::u8, activation_int_range(DType::u8, false), symmetric);
+    EXPECT_EQ(p.scales[0], 1.f);
+    EXPECT_TRUE(std::isfinite(p.scales[0]));
+  }
+  EXPECT_THROW(params_for_range({std::nanf(""), 1.f}, DType::u8, activation_int_range(DType::u8, false), false), Error);
+}
+
+TEST(QParams, WeightsAndBias) {
+  // Two output channels: per-channel scales max|w| / 127.
+  const auto w = Tensor::from<float>({2, 1, 1, 2}, std::vector<float>{1.27f, -0.5f, 0.1f, -0.254f});
+  const auto p = weight_params(w, DType::s8, true, false);
+  ASSERT_EQ(p.scales.size(), 2u);
+  EXPECT_FLOAT_EQ(p.scales[0], 0.01f);
+  EXPECT_FLOAT_EQ(p.scales[1], 0.002f);
+  const auto q = quantize_weight(w, p);
+  EXPECT_EQ(q.data<std::int8_t>()[0], 127);
+  EXPECT_EQ(q.data<std::int8_t>()[1], -50);
+  EXPECT_EQ(q.data<std::int8_t>()[3], -127);
+  // Bias 0.5 at scale 0.5 * 0.01: 100; a huge bias clamps to int32.
+  const auto b = quantize_bias(Tensor::from<float>({2}, std::vector<float>{0.5f, 1e12f}), 0.5f, p.scales);
+  EXPECT_EQ(b.data<std::int32_t>()[0], 100);
+  EXPECT_EQ(b.data<std::int32_t>()[1], std::numeric_limits<std::int32_t>::max());
+}
+
+TEST(Calibration, ObserverStreamsAndGrowsItsHistogram) {
+  TensorObserver obs("t", 16, 0.5);
+  obs.observe(std::vector<float>{0.f, 1.f});
+  obs.observe(std::vector<float>{-0.5f, 3.f});
+  EXPECT_EQ(obs.min(), -0.5f);
+  EXPECT_EQ(obs.max(), 3.f);
+  // Moving average with constant 0.5: min 0 -> -0.25, max 1 -> 2.
+  EXPECT_FLOAT_EQ(obs.moving_average().min, -0.25f);
+  EXPECT_FLOAT_EQ(obs.moving_average().max, 2.f);
+  // The range doubled from 1 to 4 (bins of 0.25): |0| -> 0, |-0.5| -> 2, |3| -> 12.
+  // |1| sat on the top edge of the first range, so it was in the last bin
+  // (15 of 16), which merged into bin 3.
+  EXPECT_DOUBLE_EQ(obs.histogram_limit(), 4.0);
+  const auto& h = obs.histogram();
+  EXPECT_EQ(h[0], 1u);
+  EXPECT_EQ(h[2], 1u);
+  EXPECT_EQ(h[3], 1u);
+  EXPECT_EQ(h[12], 1u);
+  EXPECT_EQ(obs.count(), 4u);
+}
+
+TEST(Calibration, NanOrInfIsAnError) {
+  TensorObserver obs("conv_out", 16);
+  try {
+    obs.observe(std::vector<float>{1.f, std::numeric_limits<float>::infinity()});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'conv_out'"));
+  }
+}
+
+TEST(Calibration, PercentileThreshold) {
+  // Counts 5, 3, 2 in unit bins: 50% is reached in bin 0 (t = 1), 90% in bin 2 (t = 3).
+  const std::vector<std::uint64_t> h{5, 3, 2, 0};
+  EXPECT_DOUBLE_EQ(percentile_threshold(h, 1.0, 50.0), 1.0);
+  EXPECT_DOUBLE_EQ(percentile_threshold(h, 1.0, 90.0), 3.0);
+  EXPECT_DOUBLE_EQ(percentile_threshold(h, 0.5, 100.0), 1.5);
+}
+
+TEST(Calibration, MseThreshold) {
+  // Two unit bins with counts a, b and 3 levels. Keeping one bin (t = 1, step
+  // 0.5) costs a/48 + b * (1.5 - 1)^2; keeping both (t = 2, step 1) costs (a + b)/12.
+  //   a=10, b=1: 0.458 vs 0.917 -> t = 1.    a=1, b=10: 2.52 vs 0.917 -> t = 2.
+  EXPECT_DOUBLE_EQ(mse_threshold({10, 1}, 1.0, 3), 1.0);
+  EXPECT_DOUBLE_EQ(mse_threshold({1, 10}, 1.0, 3), 2.0);
+}
+
+TEST(Calibration, EntropyThreshold) {
+  // Histogram [4, 4, 0, 1], 2 target levels. Keeping 2 bins folds the outlier
+  // in: P = [4, 5]/9 vs Q = [4, 4]/8, KL = 4/9 ln(8/9) + 5/9 ln(10/9) = 0.0062.
+  // Keeping 3 puts mass in a bin Q leaves empty (huge KL). Keeping all 4:
+  // Q = [4, 4, 0, 1] = P, KL = 0. So t = 4 bins.
+  EXPECT_DOUBLE_EQ(entropy_threshold({4, 4, 0, 1}, 1.0, 2), 4.0);
+  // Histogram [6, 2, 2, 6], 2 levels. Keeping 2 folds the outliers in:
+  // P = [6, 10]/16, Q = [6, 2]/8: KL = 6/16 ln(.5) + 10/16 ln(2.5) = 0.3128.
+  // Keeping 3: P = [6, 2, 8]/16, Q = [6, 2, 2]/10: KL = 0.2231.
+  // Keeping 4: Q = [4, 4, 4, 4]/16: KL = 2 (6/16 ln 1.5 + 2/16 ln .5) = 0.1308, the least: t = 4.
+  EXPECT_DOUBLE_EQ(entropy_threshold({6, 2, 2, 6}, 1.0, 2), 4.0);
+  // [8, 8, 1, 1]: each level's bins are equal, so keeping all 4 gives Q = P
+  // exactly (KL 0) while keeping 2 gives P = [8, 10]/18 vs Q = [8, 8]/16 (KL 0.0062): t = 4.
+  EXPECT_DOUBLE_EQ(entropy_threshold({8, 8, 1, 1}, 1.0, 2), 4.0);
+}
+
+TEST(Calibration, ChooseRangeByMethod) {
+  TensorObserver obs("relu", 64);
+  std::vector<float> v(1000);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 100) / 10.f;  // 0 .. 9.9
+  v[0] = 640.f;                                                                         // one outlier
+  obs.observe(v);
+  CalibrationOptions o;
+  EXPECT_EQ(choose_range(obs, o, 256).max, 640.f);  // minmax keeps the outlier
+  o.method = CalibrationMethod::percentile;
+  o.percentile = 99.0;
+  const Range r = choose_range(obs, o, 256);
+  EXPECT_EQ(r.min, 0.f);  // non-negative data: the range starts at 0
+  EXPECT_LE(r.max, 20.f);
+  TensorObserver empty("never", 16);
+  EXPECT_THROW(choose_range(empty, o, 256), Error);
+}
+
+TEST(QuantizedKernels, QuantizeLinearDividesAndRoundsHalfToEven) {
+  // x / 0.5: 1.25 -> 2.5 -> 2, 1.75 -> 3.5 -> 4; zero point 128; saturation at both ends.
+  std::vector<std::uint8_t> y(5);
+  kernels::quantize_linear<std::uint8_t>(std::vector<float>{1.25f, 1.75f, -1.25f, 1000.f, -1000.f}, 0.5f, 128, y);
+  EXPECT_EQ(y, (std::vector<std::uint8_t>{130, 132, 126, 255, 0}));
+}
+
+TEST(QuantizedKernels, ConvAccumulatesExactlyWithZeroPoints) {
+  // 1x1x2x2 u8 input (zp 10), one 2x2 s8 filter (zp 0), bias 5, no padding:
+  //   acc = 5 + (12-10)*1 + (14-10)*(-2) + (10-10)*3 + (20-10)*4 = 5 + 2 - 8 + 0 + 40 = 39.
+  kernels::Conv2DParams p;
+  p.in_channels = p.out_channels = 1, p.in_h = p.in_w = 2, p.out_h = p.out_w = 1, p.kernel_h = p.kernel_w = 2;
+  std::vector<std::int32_t> acc(1);
+  kernels::qlinear_conv_accumulate<std::uint8_t, std::int8_t>(p, std::vector<std::uint8_t>{12, 14, 10, 20}, 10,
+                                                              std::vector<std::int8_t>{1, -2, 3, 4}, std::vector<std::int32_t>{0},
+                                                              std::vector<std::int32_t>{5}, acc);
+  EXPECT_EQ(acc[0], 39);
+  // Padding contributes nothing: a 3x3 window with pads 1 over a 1x1 input of x_zp + 3 and all-ones weights: 3.
+  kernels::Conv2DParams q;
+  q.in_channels = q.out_channels = 1, q.in_h = q.in_w = 1, q.out_h = q.out_w = 1, q.kernel_h = q.kernel_w = 3;
+  q.pad_top = q.pad_left = 1;
+  kernels::qlinear_conv_accumulate<std::uint8_t, std::int8_t>(q, std::vector<std::uint8_t>{13}, 10, std::vector<std::int8_t>(9, 1),
+                                                              std::vector<std::int32_t>{0}, {}, acc);
+  EXPECT_EQ(acc[0], 3);
+}
+
+TEST(QuantizedKernels, AddFollowsOnnxRuntimeFloatRule) {
+  // sa = sb = sc = 1, zero points 0: c = a + b, saturated to u8.
+  kernels::QAddParams p;
+  std::vector<std::uint8_t> c(3);
+  kernels::qlinear_add<std::uint8_t>(p, std::vector<std::uint8_t>{1, 200, 0}, std::vector<std::uint8_t>{2, 100, 0}, c);
+  EXPECT_EQ(c, (std::vector<std::uint8_t>{3, 255, 0}));
+  // sa = 1, sb = 1, sc = 2: (1 + 2)/2 = 1.5 -> 2 (half to even); (1 + 4)/2 = 2.5 -> 2; fixed mode rounds half up -> 3.
+  p.c_scale = 2.f;
+  kernels::qlinear_add<std::uint8_t>(p, std::vector<std::uint8_t>{1, 1, 0}, std::vector<std::uint8_t>{2, 4, 0}, c);
+  EXPECT_EQ(c, (std::vector<std::uint8_t>{2, 2, 0}));
+  p.mode = RequantMode::fixed_point;
+  kernels::qlinear_add<std::uint8_t>(p, std::vector<std::uint8_t>{1, 1, 0}, std::vector<std::uint8_t>{2, 4, 0}, c);
+  EXPECT_EQ(c, (std::vector<std::uint8_t>{2, 3, 0}));
+}
+
+}  // namespace
+}  // namespace tinyq::quant
