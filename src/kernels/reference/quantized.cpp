@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/reference/im2col.h"
+
 namespace tinyq::kernels {
 
 template <typename T>
@@ -32,34 +34,25 @@ void qlinear_conv_accumulate(const Conv2DParams& p, std::span<const TX> x, std::
                              std::span<const TW> w, std::span<const std::int32_t> w_zero_points,
                              std::span<const std::int32_t> bias, std::span<std::int32_t> acc) {
   const std::int64_t in_per_group = p.in_channels / p.group, out_per_group = p.out_channels / p.group;
-  const std::int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
-  std::vector<std::int32_t> centred(static_cast<std::size_t>(in_plane));
+  const std::int64_t taps = in_per_group * p.kernel_h * p.kernel_w, plane = p.out_h * p.out_w;
+  // Columns hold x - x_zp; padding is 0 there, exactly as padding with x_zp.
+  // Both x - x_zp and w - w_zp lie in [-255, 255], so they are stored as int16
+  // (their product still accumulates in int32), which vectorizes on plain SSE2.
+  std::vector<std::int16_t> columns;
   for (std::int64_t n = 0; n < p.batch; ++n) {
-    for (std::int64_t oc = 0; oc < p.out_channels; ++oc) {
-      std::int32_t* out = acc.data() + (n * p.out_channels + oc) * out_plane;
-      std::fill(out, out + out_plane, bias.empty() ? 0 : bias[oc]);
-      const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? oc : 0];
-      const std::int64_t g = oc / out_per_group;
-      for (std::int64_t icg = 0; icg < in_per_group; ++icg) {
-        const std::int64_t ic = g * in_per_group + icg;
-        const TX* in = x.data() + (n * p.in_channels + ic) * in_plane;
-        for (std::int64_t i = 0; i < in_plane; ++i) centred[i] = static_cast<std::int32_t>(in[i]) - x_zero_point;
-        const TW* wk = w.data() + (oc * in_per_group + icg) * p.kernel_h * p.kernel_w;
-        for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) {
-          for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
-            const std::int32_t wv = static_cast<std::int32_t>(wk[kh * p.kernel_w + kw]) - w_zp;
-            const std::int64_t col_offset = kw * p.dilation_w - p.pad_left;
-            std::int64_t ow_begin = 0, ow_end = p.out_w;
-            while (ow_begin < ow_end && ow_begin * p.stride_w + col_offset < 0) ++ow_begin;
-            while (ow_end > ow_begin && (ow_end - 1) * p.stride_w + col_offset >= p.in_w) --ow_end;
-            for (std::int64_t oh = 0; oh < p.out_h; ++oh) {
-              const std::int64_t ih = oh * p.stride_h + kh * p.dilation_h - p.pad_top;
-              if (ih < 0 || ih >= p.in_h) continue;
-              const std::int32_t* row = centred.data() + ih * p.in_w + col_offset;
-              std::int32_t* out_row = out + oh * p.out_w;
-              for (std::int64_t ow = ow_begin; ow < ow_end; ++ow) out_row[ow] += wv * row[ow * p.stride_w];
-            }
-          }
+    for (std::int64_t g = 0; g < p.group; ++g) {
+      im2col(p, x.data() + n * p.in_channels * p.in_h * p.in_w, g * in_per_group, in_per_group, std::int16_t{0},
+             [x_zero_point](TX v) { return static_cast<std::int16_t>(static_cast<std::int32_t>(v) - x_zero_point); }, columns);
+      for (std::int64_t ocg = 0; ocg < out_per_group; ++ocg) {
+        const std::int64_t oc = g * out_per_group + ocg;
+        std::int32_t* out = acc.data() + (n * p.out_channels + oc) * plane;
+        std::fill(out, out + plane, bias.empty() ? 0 : bias[oc]);
+        const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? oc : 0];
+        const TW* wk = w.data() + oc * taps;
+        for (std::int64_t k = 0; k < taps; ++k) {
+          const auto wv = static_cast<std::int16_t>(static_cast<std::int32_t>(wk[k]) - w_zp);
+          const std::int16_t* col = columns.data() + k * plane;
+          for (std::int64_t i = 0; i < plane; ++i) out[i] += static_cast<std::int32_t>(wv) * col[i];
         }
       }
     }
