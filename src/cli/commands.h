@@ -16,6 +16,7 @@ void add_info_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 
 // Quantization options as the CLI takes them (quantize, compare).
 struct QuantizeCliOptions {

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   tinyq::cli::add_run_command(app);
   tinyq::cli::add_convert_command(app);
   tinyq::cli::add_quantize_command(app);
+  tinyq::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,8 @@ std::filesystem::path assets_root() {
   return std::filesystem::path(TINYQ_SOURCE_DIR).parent_path() / "shared";
 }
 
+std::filesystem::path source_root() { return TINYQ_SOURCE_DIR; }
+
 std::string download_hint(const std::filesystem::path& path) {
   const std::string name = path.filename().string();
   if (name.find(".bin") != std::string::npos || path.string().find("cifar-10") != std::string::npos)

@@ -13,6 +13,9 @@ std::filesystem::path assets_root();
 // Throws an Error naming the missing file and where to download it.
 std::filesystem::path require_asset(const std::string& relative);
 
+// The checkout tinyq was built from (where the peer scripts live).
+std::filesystem::path source_root();
+
 // The same advice for any path the user gave that does not exist.
 std::string download_hint(const std::filesystem::path& path);
 

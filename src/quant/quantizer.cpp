@@ -112,7 +112,7 @@ class QdqBuilder {
         case Role::absorbed_relu: break;  // folded into the Add's output range
         case Role::float_op:
           emit_float(n);
-          result.float_nodes.push_back(n.name + " (" + n.op_type + "): no quantized kernel in this scheme, runs in float between DequantizeLinear and QuantizeLinear");
+          result.float_nodes.push_back(n.name + " (" + n.op_type + "): no quantized kernel in this scheme; runs in float on DequantizeLinear outputs");
           break;
       }
     }
