@@ -23,8 +23,8 @@ void add_quantization_options(CLI::App* cmd, QuantizeCliOptions& o) {
   cmd->add_flag("--reduce-range", o.reduce_range, "7-bit ranges (avoids u8 x s8 overflow on older x86 instructions)");
   cmd->add_flag("--moving-average", o.moving_average, "MinMax: moving average of per-batch min/max");
   cmd->add_option("--percentile", o.percentile, "Percentile method: share of |x| kept")->capture_default_str();
-  cmd->add_option("--calib-data", o.calib_data, "CIFAR-10 .bin file of calibration images (default: data_batch_1.bin, or "
-                                                "test_batch.bin with --calib-indices)");
+  cmd->add_option("--calib-data", o.calib_data, "CIFAR-10 folder or .bin file of calibration images (default: data_batch_1.bin, "
+                                                "or test_batch.bin with --calib-indices)");
   cmd->add_option("--calib-count", o.calib_count, "Number of calibration images (stratified by class)")->capture_default_str();
   cmd->add_option("--calib-seed", o.calib_seed, "Seed of the stratified draw")->capture_default_str();
   cmd->add_option("--calib-indices", o.calib_indices, "Explicit .npy list of image indices (e.g. MLPerf's calibration_samples_idxs.npy)");
@@ -57,9 +57,11 @@ quant::QuantizeOptions to_quantize_options(const QuantizeCliOptions& o) {
 
 CalibrationImages load_calibration_images(const QuantizeCliOptions& o) {
   CalibrationImages c;
+  // MLPerf's calibration indices point into the test set; the default draw uses the training batch.
+  const char* default_file = o.calib_indices.empty() ? "data_batch_1.bin" : "test_batch.bin";
   std::filesystem::path data = o.calib_data;
-  if (data.empty())
-    data = require_asset(o.calib_indices.empty() ? "data/cifar-10-batches-bin/data_batch_1.bin" : "data/cifar-10-batches-bin/test_batch.bin");
+  if (data.empty()) data = require_asset(std::string("data/cifar-10-batches-bin/") + default_file);
+  else if (std::filesystem::is_directory(data)) data /= default_file;
   const auto all = eval::read_cifar10({data});
   std::vector<std::int64_t> indices;
   if (!o.calib_indices.empty()) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <fstream>
 
 #include "core/error.h"
@@ -61,6 +62,14 @@ TEST_P(KerasVsTfjs, OutputsAgree) {
     }
     std::printf("%-16s %-9s max |tinyq - tfjs| = %.3g\n", GetParam().c_str(), optimized ? "optimized" : "imported", max_diff);
   }
+}
+
+// The parameterized cases below come from the fixture list: if it were
+// missing, they would vanish silently, so its presence is a test of its own.
+TEST(KerasImport, FixtureModelsWereGenerated) {
+  const auto names = generated_models();
+  EXPECT_GE(names.size(), 8u) << "expected the generated Keras models in " << kFixtures;
+  EXPECT_NE(std::find(names.begin(), names.end(), "sequential_cnn"), names.end());
 }
 
 INSTANTIATE_TEST_SUITE_P(GeneratedModels, KerasVsTfjs, ::testing::ValuesIn(generated_models()),

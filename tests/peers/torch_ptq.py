@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -66,9 +67,11 @@ wrapped.qconfig = get_default_qconfig("onednn")
 prepare(wrapped, inplace=True)
 calib_x, _ = images(calib_bin)
 calib_x = calib_x[np.load(calib_idx)]
+start = time.time()
 with torch.no_grad():
     for b in range(0, len(calib_x), 100):
         wrapped(torch.from_numpy(calib_x[b:b + 100]))
+calibration_seconds = time.time() - start
 convert(wrapped, inplace=True)
 
 test_x, labels = images(test_bin)
@@ -78,4 +81,4 @@ perf = np.load(perf_idx)
 print(json.dumps({"accuracy": 100.0 * float(np.mean(pred == labels)),
                   "accuracy_perf200": 100.0 * float(np.mean(pred[perf] == labels[perf])),
                   "engine": "onednn", "qconfig": "get_default_qconfig('onednn')", "fused_groups": len(groups),
-                  "torch": torch.__version__}))
+                  "torch": torch.__version__, "calibration_seconds": calibration_seconds}))

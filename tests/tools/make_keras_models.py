@@ -47,6 +47,16 @@ class Model:
         self.outputs.append([name, 0, 0])
 
     def config(self):
+        if getattr(self, "sequential", False):
+            # Keras' Sequential form: no inbound_nodes, names inside each config,
+            # the input shape on the first layer.
+            layers = []
+            for layer in self.layers:
+                if layer["class_name"] == "InputLayer":
+                    continue
+                layers.append({"class_name": layer["class_name"], "config": dict(layer["config"])})
+            layers[0]["config"]["batch_input_shape"] = self.layers[0]["config"]["batch_input_shape"]
+            return {"class_name": "Sequential", "config": {"name": self.name, "layers": layers}}
         return {"class_name": "Functional",
                 "config": {"name": self.name, "layers": self.layers,
                            "input_layers": self.inputs, "output_layers": self.outputs}}
@@ -172,6 +182,16 @@ def build_models():
     m.output(x)
     models.append((m, (4, 4, 2)))
 
+    m = Model("sequential_cnn"); m.rank4 = {}
+    m.sequential = True
+    x = m.input("input_1", (6, 6, 2))
+    x = conv(m, "conv", x, 2, 4, 3, strides=2, activation="relu")
+    x = m.layer("MaxPooling2D", "pool", x, pool_size=[2, 2], strides=None, padding="valid", data_format="channels_last")
+    x = m.layer("Flatten", "flatten", x, data_format="channels_last")
+    x = dense(m, "dense", x, 4, 3, activation="softmax")
+    m.output(x)
+    models.append((m, (6, 6, 2)))
+
     # Identity Dense after a spatial Flatten: the output is the input in Keras'
     # NHWC flatten order, a value the test derives by hand.
     m = Model("flatten_order"); m.rank4 = {}
@@ -219,7 +239,7 @@ def write_tfjs(directory, model):
 def write_model(out, model, input_shape):
     d = os.path.join(out, model.name)
     os.makedirs(d, exist_ok=True)
-    names = [l["name"] for l in model.layers]
+    names = [l["name"] for l in model.layers if not (getattr(model, "sequential", False) and l["class_name"] == "InputLayer")]
     write_h5(os.path.join(d, "model.h5"), model.config(), model.weights, names)
     write_tfjs(d, model)
     np.save(os.path.join(d, "input_keras.npy"), (RNG.standard_normal((3, *input_shape)) * 2).astype(np.float32))
