@@ -10,6 +10,7 @@ debian_packages=(
   libhdf5-dev nlohmann-json3-dev libcli11-dev            # Keras .h5, JSON, CLI
   libprotobuf-dev protobuf-compiler libonnx-dev           # ONNX import and export
   libtorch-dev                                           # TorchScript and state_dict export
+  graphviz libgraphviz-dev                               # graph pictures (libgvc and its render plugins)
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   python3 python3-h5py python3-numpy                     # test fixtures and independent checks
   python3-onnx python3-torch                             # peers: onnx.checker, PyTorch

@@ -17,6 +17,11 @@ void add_run_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_ops_command(CLI::App& app);
+void add_graph_command(CLI::App& app);
+
+// A model as it runs: QDQ fused into QOperator form.
+ir::Graph load_as_run(const std::string& model);
 
 // Quantization options as the CLI takes them (quantize, compare).
 struct QuantizeCliOptions {

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   tinyq::cli::add_convert_command(app);
   tinyq::cli::add_quantize_command(app);
   tinyq::cli::add_compare_command(app);
+  tinyq::cli::add_ops_command(app);
+  tinyq::cli::add_graph_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

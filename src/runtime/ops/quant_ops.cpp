@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "kernels/reference/quantized.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/qlinear_params.h"
 
 namespace tinyq::runtime::ops {
 namespace {
@@ -18,7 +19,9 @@ namespace {
   throw Error("node '" + node.name + "' (" + node.op_type + "): " + what);
 }
 
-std::vector<float> scales_of(const ir::Graph& graph, const ir::Node& node, std::size_t index) {
+}  // namespace
+
+std::vector<float> constant_scales(const ir::Graph& graph, const ir::Node& node, std::size_t index) {
   const Tensor& t = constant_input(graph, node, index, "scale");
   if (t.dtype() != DType::f32) fail(node, "scale must be f32");
   auto d = t.data<float>();
@@ -27,8 +30,8 @@ std::vector<float> scales_of(const ir::Graph& graph, const ir::Node& node, std::
   return {d.begin(), d.end()};
 }
 
-// Zero points as int32; an omitted zero point is 0 of `fallback_count` entries.
-std::vector<std::int32_t> zero_points_of(const ir::Graph& graph, const ir::Node& node, std::size_t index) {
+// Zero points as int32; an omitted zero point is a single 0.
+std::vector<std::int32_t> constant_zero_points(const ir::Graph& graph, const ir::Node& node, std::size_t index) {
   if (index >= node.inputs.size() || !node.inputs[index].valid()) return {0};
   const Tensor& t = constant_input(graph, node, index, "zero point");
   std::vector<std::int32_t> out;
@@ -40,6 +43,8 @@ std::vector<std::int32_t> zero_points_of(const ir::Graph& graph, const ir::Node&
   }
   return out;
 }
+
+namespace {
 
 std::pair<std::int32_t, std::int32_t> range_of(DType t) {
   return t == DType::u8 ? std::pair{0, 255} : std::pair{-128, 127};
@@ -71,9 +76,35 @@ void dispatch_8bit(DType t, const ir::Node& node, F&& f) {
 
 }  // namespace
 
+QLinearParams qlinear_params(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+  QLinearParams q;
+  q.x_scale = constant_scales(graph, node, 1).at(0);
+  q.x_zero_point = constant_zero_points(graph, node, 2).at(0);
+  q.w_scales = constant_scales(graph, node, 4);
+  q.w_zero_points = constant_zero_points(graph, node, 5);
+  q.y_scale = constant_scales(graph, node, 6).at(0);
+  q.y_zero_point = constant_zero_points(graph, node, 7).at(0);
+  // ONNX Runtime computes x_scale * w_scale / y_scale in float, left to right.
+  for (float ws : q.w_scales) {
+    q.multipliers.push_back(q.x_scale * ws / q.y_scale);
+    q.real_multipliers.push_back(static_cast<double>(q.x_scale) * ws / q.y_scale);
+  }
+  q.requantizer = make_requantizer(node, q.real_multipliers, q.y_zero_point, graph.value(node.outputs[0]).dtype, options, q.multipliers);
+  if (node.op_type == "QLinearConv") {
+    const auto strides = node.attr_ints("strides", {1, 1});
+    const auto dilations = node.attr_ints("dilations", {1, 1});
+    const auto pads = ir::spatial_pads(node, 2);
+    q.geometry.stride_h = strides[0], q.geometry.stride_w = strides[1];
+    q.geometry.dilation_h = dilations[0], q.geometry.dilation_w = dilations[1];
+    q.geometry.pad_top = pads[0], q.geometry.pad_left = pads[1];
+    q.geometry.group = node.attr_int("group", 1);
+  }
+  return q;
+}
+
 RunFn prepare_quantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
-  const auto scales = scales_of(graph, node, 1);
-  const auto zps = zero_points_of(graph, node, 2);
+  const auto scales = constant_scales(graph, node, 1);
+  const auto zps = constant_zero_points(graph, node, 2);
   if (scales.size() != 1 || zps.size() != 1) fail(node, "tinyq quantizes activations per tensor only");
   const float scale = scales[0];
   const std::int32_t zp = zps[0];
@@ -87,8 +118,8 @@ RunFn prepare_quantize_linear(const ir::Graph& graph, const ir::Node& node, cons
 }
 
 RunFn prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
-  const auto scales = scales_of(graph, node, 1);
-  auto zps = zero_points_of(graph, node, 2);
+  const auto scales = constant_scales(graph, node, 1);
+  auto zps = constant_zero_points(graph, node, 2);
   if (zps.size() == 1 && scales.size() > 1) zps.assign(scales.size(), zps[0]);
   if (zps.size() != scales.size()) fail(node, "scale and zero point sizes differ");
   const std::int64_t axis_attr = node.attr_int("axis", 1);
@@ -111,33 +142,10 @@ RunFn prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, co
 }
 
 RunFn prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
-  const float x_scale = scales_of(graph, node, 1).at(0);
-  const std::int32_t x_zp = zero_points_of(graph, node, 2).at(0);
-  const auto w_scales = scales_of(graph, node, 4);
-  const auto w_zps = zero_points_of(graph, node, 5);
-  const float y_scale = scales_of(graph, node, 6).at(0);
-  const std::int32_t y_zp = zero_points_of(graph, node, 7).at(0);
-  // ONNX Runtime computes x_scale * w_scale / y_scale in float, left to right.
-  std::vector<float> multipliers;
-  std::vector<double> real;
-  for (float ws : w_scales) {
-    multipliers.push_back(x_scale * ws / y_scale);
-    real.push_back(static_cast<double>(x_scale) * ws / y_scale);
-  }
-  const DType out_type = graph.value(node.outputs[0]).dtype;
-  const auto requant = make_requantizer(node, real, y_zp, out_type, options, multipliers);
-  // The float conv's run function shares the geometry code: reuse its params.
-  const auto strides = node.attr_ints("strides", {1, 1});
-  const auto dilations = node.attr_ints("dilations", {1, 1});
-  const auto pads = ir::spatial_pads(node, 2);
-  kernels::Conv2DParams base;
-  base.stride_h = strides[0], base.stride_w = strides[1];
-  base.dilation_h = dilations[0], base.dilation_w = dilations[1];
-  base.pad_top = pads[0], base.pad_left = pads[1];
-  base.group = node.attr_int("group", 1);
   if (graph.value(node.inputs[3]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
-  return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    kernels::Conv2DParams p = base;
+  const QLinearParams q = qlinear_params(graph, node, options);
+  return [q, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
+    kernels::Conv2DParams p = q.geometry;
     const auto& xs = in[0]->shape();
     const auto& ws = in[3]->shape();
     const auto& ys = out[0].shape();
@@ -154,32 +162,20 @@ RunFn prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const O
         if constexpr (std::is_same_v<TX, std::int8_t> && std::is_same_v<TW, std::uint8_t>) {
           fail(node, "s8 activations with u8 weights are not supported (ONNX Runtime has no such kernel either)");
         } else {
-          kernels::qlinear_conv_accumulate<TX, TW>(p, in[0]->data<TX>(), x_zp, in[3]->data<TW>(), w_zps, bias, acc);
+          kernels::qlinear_conv_accumulate<TX, TW>(p, in[0]->data<TX>(), q.x_zero_point, in[3]->data<TW>(), q.w_zero_points, bias, acc);
         }
       });
     });
     dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
       using TY = decltype(y_type);
-      kernels::requantize_channels<TY>(p.batch, p.out_channels, p.out_h * p.out_w, acc, requant, out[0].data<TY>());
+      kernels::requantize_channels<TY>(p.batch, p.out_channels, p.out_h * p.out_w, acc, q.requantizer, out[0].data<TY>());
     });
   };
 }
 
 RunFn prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
-  const float a_scale = scales_of(graph, node, 1).at(0);
-  const std::int32_t a_zp = zero_points_of(graph, node, 2).at(0);
-  const auto b_scales = scales_of(graph, node, 4);
-  const auto b_zps = zero_points_of(graph, node, 5);
-  const float y_scale = scales_of(graph, node, 6).at(0);
-  const std::int32_t y_zp = zero_points_of(graph, node, 7).at(0);
-  std::vector<float> multipliers;
-  std::vector<double> real;
-  for (float bs : b_scales) {
-    multipliers.push_back(a_scale * bs / y_scale);
-    real.push_back(static_cast<double>(a_scale) * bs / y_scale);
-  }
-  const auto requant = make_requantizer(node, real, y_zp, graph.value(node.outputs[0]).dtype, options, multipliers);
-  return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
+  const QLinearParams q = qlinear_params(graph, node, options);
+  return [q, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const std::int64_t k = in[3]->shape()[0], n = in[3]->shape()[1];
     const std::int64_t m = static_cast<std::int64_t>(in[0]->element_count()) / k;
     std::vector<std::int32_t> acc(out[0].element_count());
@@ -190,7 +186,7 @@ RunFn prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const
         if constexpr (std::is_same_v<TA, std::int8_t> && std::is_same_v<TB, std::uint8_t>) {
           fail(node, "s8 activations with u8 weights are not supported");
         } else {
-          kernels::qlinear_matmul_accumulate<TA, TB>(m, n, k, in[0]->data<TA>(), a_zp, in[3]->data<TB>(), b_zps, acc);
+          kernels::qlinear_matmul_accumulate<TA, TB>(m, n, k, in[0]->data<TA>(), q.x_zero_point, in[3]->data<TB>(), q.w_zero_points, acc);
         }
       });
     });
@@ -198,19 +194,19 @@ RunFn prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const
     dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
       using TY = decltype(y_type);
       auto y = out[0].data<TY>();
-      for (std::int64_t i = 0; i < m * n; ++i) y[i] = static_cast<TY>(requant.apply(acc[i], static_cast<std::size_t>(i % n)));
+      for (std::int64_t i = 0; i < m * n; ++i) y[i] = static_cast<TY>(q.requantizer.apply(acc[i], static_cast<std::size_t>(i % n)));
     });
   };
 }
 
 RunFn prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   kernels::QAddParams p;
-  p.a_scale = scales_of(graph, node, 1).at(0);
-  p.a_zp = zero_points_of(graph, node, 2).at(0);
-  p.b_scale = scales_of(graph, node, 4).at(0);
-  p.b_zp = zero_points_of(graph, node, 5).at(0);
-  p.c_scale = scales_of(graph, node, 6).at(0);
-  p.c_zp = zero_points_of(graph, node, 7).at(0);
+  p.a_scale = constant_scales(graph, node, 1).at(0);
+  p.a_zp = constant_zero_points(graph, node, 2).at(0);
+  p.b_scale = constant_scales(graph, node, 4).at(0);
+  p.b_zp = constant_zero_points(graph, node, 5).at(0);
+  p.c_scale = constant_scales(graph, node, 6).at(0);
+  p.c_zp = constant_zero_points(graph, node, 7).at(0);
   p.mode = options.requant;
   std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
   return [p, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
@@ -223,10 +219,10 @@ RunFn prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, const Op
 }
 
 RunFn prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
-  const float x_scale = scales_of(graph, node, 1).at(0);
-  const std::int32_t x_zp = zero_points_of(graph, node, 2).at(0);
-  const float y_scale = scales_of(graph, node, 3).at(0);
-  const std::int32_t y_zp = zero_points_of(graph, node, 4).at(0);
+  const float x_scale = constant_scales(graph, node, 1).at(0);
+  const std::int32_t x_zp = constant_zero_points(graph, node, 2).at(0);
+  const float y_scale = constant_scales(graph, node, 3).at(0);
+  const std::int32_t y_zp = constant_zero_points(graph, node, 4).at(0);
   const Shape& xs = graph.value(node.inputs[0]).shape;
   std::int64_t plane = 1;
   for (std::size_t i = 2; i < xs.size(); ++i) plane *= xs[i];
