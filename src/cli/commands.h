@@ -19,6 +19,8 @@ void add_quantize_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_ops_command(CLI::App& app);
 void add_graph_command(CLI::App& app);
+void add_golden_command(CLI::App& app);
+void add_doc_command(CLI::App& app);
 
 // A model as it runs: QDQ fused into QOperator form.
 ir::Graph load_as_run(const std::string& model);

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   tinyq::cli::add_compare_command(app);
   tinyq::cli::add_ops_command(app);
   tinyq::cli::add_graph_command(app);
+  tinyq::cli::add_golden_command(app);
+  tinyq::cli::add_doc_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
