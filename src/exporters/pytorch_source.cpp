@@ -1,6 +1,7 @@
 #include "exporters/pytorch_source.h"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -86,6 +87,26 @@ void check_linear(const ir::Graph& graph, const ir::Node& node) {
   if (node.inputs.size() > 2 && node.inputs[2].valid() &&
       graph.initializer(node.inputs[2]).element_count() != static_cast<std::size_t>(graph.value(node.outputs[0]).shape.back()))
     unsupported(node, "a bias that is not one value per output");
+}
+
+// ONNX pads [begin_0.., end_0..] as torch's F.pad / constant_pad_nd order: last dimension first.
+std::vector<std::int64_t> torch_pad_order(const ir::Graph& graph, const ir::Node& node) {
+  const auto p = graph.initializer(node.inputs[1]).data<std::int64_t>();
+  const std::size_t rank = p.size() / 2;
+  std::vector<std::int64_t> torch_pads;
+  for (std::size_t d = rank; d-- > 0;) {
+    torch_pads.push_back(p[d]);
+    torch_pads.push_back(p[d + rank]);
+  }
+  return torch_pads;
+}
+
+// A Reshape target as a Python list; 0 copies the input's dimension via `dim(i)`.
+std::string reshape_target(const ir::Graph& graph, const ir::Node& node, const std::function<std::string(std::size_t)>& dim) {
+  const auto target = graph.initializer(node.inputs[1]).data<std::int64_t>();
+  std::string shape = "[";
+  for (std::size_t i = 0; i < target.size(); ++i) shape += (i ? ", " : "") + (target[i] == 0 ? dim(i) : std::to_string(target[i]));
+  return shape + "]";
 }
 
 std::string conv_activation(const ir::Node& node, const std::string& x, bool torchscript) {
@@ -263,22 +284,11 @@ EagerModule to_eager_module(const ir::Graph& graph, const std::string& class_nam
       if (node.attr_int("axis", 1) != 1) unsupported(node, "axis other than 1");
       line("torch.flatten(" + x + ", 1)");
     } else if (op == "Reshape") {
-      const auto target = graph.initializer(node.inputs[1]).data<std::int64_t>();
-      std::string shape = "[";
-      for (std::size_t i = 0; i < target.size(); ++i)
-        shape += (i ? ", " : "") + (target[i] == 0 ? x + ".shape[" + std::to_string(i) + "]" : std::to_string(target[i]));
-      line(x + ".reshape(" + shape + "])");
+      line(x + ".reshape(" + reshape_target(graph, node, [&](std::size_t i) { return x + ".shape[" + std::to_string(i) + "]"; }) + ")");
     } else if (op == "Transpose") {
       line(x + ".permute(" + ints(node.attr_ints("perm")) + ")");
     } else if (op == "Pad") {
-      const auto p = graph.initializer(node.inputs[1]).data<std::int64_t>();
-      const std::size_t rank = p.size() / 2;
-      std::vector<std::int64_t> torch_pads;  // last dimension first
-      for (std::size_t d = rank; d-- > 0;) {
-        torch_pads.push_back(p[d]);
-        torch_pads.push_back(p[d + rank]);
-      }
-      line("F.pad(" + x + ", " + ints(torch_pads) + ", value=" + float_literal(scalar_input(graph, node, 2, 0.f)) + ")");
+      line("F.pad(" + x + ", " + ints(torch_pad_order(graph, node)) + ", value=" + float_literal(scalar_input(graph, node, 2, 0.f)) + ")");
     } else if (op == "Identity") {
       line(x);
     } else {
@@ -398,22 +408,11 @@ TorchScriptModule to_torchscript_module(const ir::Graph& graph) {
       if (node.attr_int("axis", 1) != 1) unsupported(node, "axis other than 1");
       line("torch.flatten(" + x + ", 1)");
     } else if (op == "Reshape") {
-      const auto target = graph.initializer(node.inputs[1]).data<std::int64_t>();
-      std::string shape = "[";
-      for (std::size_t i = 0; i < target.size(); ++i)
-        shape += (i ? ", " : "") + (target[i] == 0 ? x + ".size(" + std::to_string(i) + ")" : std::to_string(target[i]));
-      line("torch.reshape(" + x + ", " + shape + "])");
+      line("torch.reshape(" + x + ", " + reshape_target(graph, node, [&](std::size_t i) { return x + ".size(" + std::to_string(i) + ")"; }) + ")");
     } else if (op == "Transpose") {
       line(x + ".permute(" + ints(node.attr_ints("perm")) + ")");
     } else if (op == "Pad") {
-      const auto p = graph.initializer(node.inputs[1]).data<std::int64_t>();
-      const std::size_t rank = p.size() / 2;
-      std::vector<std::int64_t> torch_pads;
-      for (std::size_t d = rank; d-- > 0;) {
-        torch_pads.push_back(p[d]);
-        torch_pads.push_back(p[d + rank]);
-      }
-      line("torch.constant_pad_nd(" + x + ", " + ints(torch_pads) + ", " + float_literal(scalar_input(graph, node, 2, 0.f)) + ")");
+      line("torch.constant_pad_nd(" + x + ", " + ints(torch_pad_order(graph, node)) + ", " + float_literal(scalar_input(graph, node, 2, 0.f)) + ")");
     } else if (op == "Identity") {
       line(x);
     } else {

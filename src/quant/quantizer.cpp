@@ -3,10 +3,9 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
-#include <atomic>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "ir/shape_inference.h"
 #include "ir/verifier.h"
 #include "passes/fold_batchnorm.h"
@@ -328,34 +327,19 @@ QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSourc
   const std::size_t batch = std::max<std::size_t>(options.batch, 1);
   const std::size_t batches = (image_count + batch - 1) / batch;
   std::mutex mutex;
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr error;
   std::vector<std::map<std::string, Tensor>> pending(batches);
   std::size_t observed_upto = 0;  // batches are observed in order, so results do not depend on threads
-  auto worker = [&] {
-    for (std::size_t b; (b = next.fetch_add(1)) < batches;) {
-      try {
-        const std::size_t begin = b * batch, count = std::min(batch, image_count - begin);
-        auto taps = executor.run_with_taps({images(begin, count)}, tap_names);
-        std::lock_guard lock(mutex);
-        pending[b] = std::move(taps);
-        while (observed_upto < batches && !pending[observed_upto].empty()) {
-          for (auto& [v, obs] : observers) obs.observe(pending[observed_upto].at(g.values()[v].name).data<float>());
-          pending[observed_upto].clear();
-          ++observed_upto;
-        }
-      } catch (...) {
-        std::lock_guard lock(mutex);
-        if (!error) error = std::current_exception();
-        next = batches;
-      }
+  parallel_for(batches, options.threads, [&](std::size_t b) {
+    const std::size_t begin = b * batch, count = std::min(batch, image_count - begin);
+    auto taps = executor.run_with_taps({images(begin, count)}, tap_names);
+    std::lock_guard lock(mutex);
+    pending[b] = std::move(taps);
+    while (observed_upto < batches && !pending[observed_upto].empty()) {
+      for (auto& [v, obs] : observers) obs.observe(pending[observed_upto].at(g.values()[v].name).data<float>());
+      pending[observed_upto].clear();
+      ++observed_upto;
     }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < std::max(options.threads, 1u); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  });
 
   const IntRange ints = activation_int_range(options.activation, options.reduce_range);
   const int levels = ints.qmax - ints.qmin + 1;
