@@ -62,9 +62,9 @@ WindowPads split_pads(const ir::Node& node) {
 }
 
 float scalar_input(const ir::Graph& graph, const ir::Node& node, std::size_t index, float fallback) {
-  if (index >= node.inputs.size() || !node.inputs[index].valid()) return fallback;
-  if (!graph.is_initializer(node.inputs[index])) unsupported(node, "a non-constant bound");
-  return graph.initializer(node.inputs[index]).data<float>()[0];
+  const auto v = ir::constant_scalar(graph, node, index, fallback);
+  if (!v) unsupported(node, "a non-constant bound");
+  return *v;
 }
 
 // The conv/linear weight layout PyTorch wants, from a Gemm or MatMul.

@@ -25,8 +25,6 @@ at::Tensor to_torch(const Tensor& t) {
 
 }  // namespace
 
-bool torch_export_available() { return true; }
-
 void write_torchscript(const ir::Graph& graph, const std::filesystem::path& path) {
   const TorchScriptModule source = to_torchscript_module(graph);
   torch::jit::Module module("TinyqModel");

@@ -9,8 +9,6 @@
 
 namespace tinyq::exporters {
 
-bool torch_export_available();
-
 // Loadable with torch.jit.load (Python) and torch::jit::load (C++).
 void write_torchscript(const ir::Graph& graph, const std::filesystem::path& path);
 

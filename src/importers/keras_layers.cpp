@@ -371,11 +371,6 @@ std::vector<std::int64_t> LayerCall::option_ints(const std::string& key, std::si
   return out;
 }
 
-void LayerCall::require_option(const std::string& key, const std::string& supported_value) const {
-  if (has_option(key) && config_[key].dump() != supported_value)
-    fail("option " + key + "=" + config_[key].dump() + " is not supported");
-}
-
 const KerasTensor& LayerCall::input(std::size_t i) const {
   if (i >= inputs_.size()) fail("expects an input #" + std::to_string(i));
   return inputs_[i];

@@ -48,7 +48,6 @@ class LayerCall {
   bool option_bool(const std::string& key, bool fallback) const;
   // An int or a list of `n` ints (Keras accepts both for sizes and strides).
   std::vector<std::int64_t> option_ints(const std::string& key, std::size_t n) const;
-  void require_option(const std::string& key, const std::string& supported_value) const;
 
   // The input as a single IR value with its shape; `rank` checks the Keras rank.
   const KerasTensor& input(std::size_t i = 0) const;

@@ -159,4 +159,18 @@ void Graph::compact() {
   }
 }
 
+const Tensor& constant_input(const Graph& graph, const Node& node, std::size_t index, const char* what) {
+  if (index >= node.inputs.size() || !graph.is_initializer(node.inputs[index]))
+    throw Error("node '" + node.name + "' (" + node.op_type + "): " + what + " must be a constant initializer");
+  return graph.initializer(node.inputs[index]);
+}
+
+std::optional<float> constant_scalar(const Graph& graph, const Node& node, std::size_t index, float fallback) {
+  if (index >= node.inputs.size() || !node.inputs[index].valid()) return fallback;
+  if (!graph.is_initializer(node.inputs[index])) return std::nullopt;
+  const Tensor& t = graph.initializer(node.inputs[index]);
+  if (t.dtype() != DType::f32 || t.element_count() != 1) return std::nullopt;
+  return t.data<float>()[0];
+}
+
 }  // namespace tinyq::ir

@@ -108,4 +108,12 @@ class Graph {
   std::map<std::string, ValueId> by_name_;
 };
 
+// A node's input that must be a constant initializer; throws Error naming the
+// node, the op and `what` otherwise.
+const Tensor& constant_input(const Graph& graph, const Node& node, std::size_t index, const char* what);
+
+// An optional scalar f32 constant input (Clip bounds, Pad's value): `fallback`
+// when the input is omitted, nothing when it is present but not a constant scalar.
+std::optional<float> constant_scalar(const Graph& graph, const Node& node, std::size_t index, float fallback);
+
 }  // namespace tinyq::ir

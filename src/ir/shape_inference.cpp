@@ -169,12 +169,6 @@ Types infer_flatten(const Graph&, const Node& node, const Types& in) {
   return {{in[0].dtype, {d0, d1}}};
 }
 
-const Tensor& constant_input(const Graph& graph, const Node& node, std::size_t index, const char* what) {
-  if (index >= node.inputs.size() || !graph.is_initializer(node.inputs[index]))
-    fail(node, std::string(what) + " must be a constant initializer");
-  return graph.initializer(node.inputs[index]);
-}
-
 Types infer_reshape(const Graph& graph, const Node& node, const Types& in) {
   require_inputs(node, in, 2, 2);
   const auto target = constant_input(graph, node, 1, "shape").data<std::int64_t>();

@@ -3,18 +3,6 @@
 #include <limits>
 
 namespace tinyq::passes {
-namespace {
-
-std::optional<float> constant_scalar(const ir::Graph& graph, const ir::Node& node, std::size_t index, float fallback) {
-  if (index >= node.inputs.size() || !node.inputs[index].valid()) return fallback;
-  if (!graph.is_initializer(node.inputs[index])) return std::nullopt;
-  const Tensor& t = graph.initializer(node.inputs[index]);
-  if (t.dtype() != DType::f32 || t.element_count() != 1) return std::nullopt;
-  return t.data<float>()[0];
-}
-
-}  // namespace
-
 int fuse_activation(ir::Graph& graph) {
   std::vector<ir::NodeId> fused;
   for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {
@@ -26,8 +14,8 @@ int fuse_activation(ir::Graph& graph) {
     ir::Node& conv = graph.node(*producer_id);
     if (conv.op_type != "Conv" || !conv.domain.empty()) continue;
     if (act.op_type == "Clip") {
-      const auto lo = constant_scalar(graph, act, 1, -std::numeric_limits<float>::infinity());
-      const auto hi = constant_scalar(graph, act, 2, std::numeric_limits<float>::infinity());
+      const auto lo = ir::constant_scalar(graph, act, 1, -std::numeric_limits<float>::infinity());
+      const auto hi = ir::constant_scalar(graph, act, 2, std::numeric_limits<float>::infinity());
       if (!lo || !hi) continue;
       conv.attributes["activation"] = std::string("Clip");
       conv.attributes["activation_params"] = std::vector<float>{*lo, *hi};

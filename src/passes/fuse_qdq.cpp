@@ -1,5 +1,6 @@
 #include "passes/fuse_qdq.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -115,19 +116,17 @@ int fuse_qdq(Graph& graph) {
     doomed.push_back(*q_id);
     ++fused;
   }
-  if (!doomed.empty()) graph.remove_nodes(doomed);
-  // Dequantize nodes nobody reads any more.
-  for (bool removed = true; removed;) {
-    removed = false;
-    for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {
-      const Node& node = graph.nodes()[n];
-      if (is(node, "DequantizeLinear") && graph.consumers(node.outputs[0]).empty() && !graph.is_graph_output(node.outputs[0])) {
-        graph.remove_nodes({NodeId{n}});
-        removed = true;
-        break;
-      }
-    }
+  if (fused == 0) return 0;
+  // Dequantize nodes nobody reads any more go with the fused Q nodes. One
+  // pass suffices: a DequantizeLinear never reads another one's output.
+  for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {
+    const Node& node = graph.nodes()[n];
+    bool read = graph.is_graph_output(node.outputs[0]);
+    for (NodeId reader : graph.consumers(node.outputs[0]))
+      read = read || std::find(doomed.begin(), doomed.end(), reader) == doomed.end();
+    if (is(node, "DequantizeLinear") && !read) doomed.push_back(NodeId{n});
   }
+  graph.remove_nodes(doomed);
   // Shapes of the moved data ops now describe quantized tensors.
   ir::infer_shapes(graph);
   ir::verify(graph);

@@ -6,17 +6,10 @@
 
 namespace tinyq::runtime::ops {
 
-const Tensor& constant_input(const ir::Graph& graph, const ir::Node& node, std::size_t index, const char* what) {
-  if (index >= node.inputs.size() || !graph.is_initializer(node.inputs[index]))
-    throw Error("node '" + node.name + "' (" + node.op_type + "): " + what + " must be a constant initializer");
-  return graph.initializer(node.inputs[index]);
-}
-
 float optional_scalar(const ir::Graph& graph, const ir::Node& node, std::size_t index, float fallback) {
-  if (index >= node.inputs.size() || !node.inputs[index].valid()) return fallback;
-  const Tensor& t = constant_input(graph, node, index, "this input");
-  if (t.element_count() != 1) throw Error("node '" + node.name + "': input " + std::to_string(index) + " must be a scalar");
-  return t.data<float>()[0];
+  const auto v = ir::constant_scalar(graph, node, index, fallback);
+  if (!v) throw Error("node '" + node.name + "': input " + std::to_string(index) + " must be a constant f32 scalar");
+  return *v;
 }
 
 RunFn prepare_relu(const ir::Graph&, const ir::Node&, const OpOptions&) {

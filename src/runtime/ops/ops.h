@@ -29,7 +29,7 @@ RunFn prepare_qlinear_add(const ir::Graph&, const ir::Node&, const OpOptions&);
 RunFn prepare_qlinear_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&);
 
 // Shared helpers for prepare functions.
-const Tensor& constant_input(const ir::Graph& graph, const ir::Node& node, std::size_t index, const char* what);
+using ir::constant_input;
 // The scalar value of an optional constant input, or `fallback` when omitted.
 float optional_scalar(const ir::Graph& graph, const ir::Node& node, std::size_t index, float fallback);
 

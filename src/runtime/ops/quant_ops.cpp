@@ -74,6 +74,17 @@ void dispatch_8bit(DType t, const ir::Node& node, F&& f) {
   else fail(node, "expects u8 or s8 data");
 }
 
+// f(TX{}, TW{}) for the three activation/weight type pairs that have kernels
+// (ONNX Runtime has none for s8 activations with u8 weights either).
+template <typename F>
+void dispatch_operands(DType x, DType w, const ir::Node& node, F&& f) {
+  if (x == DType::u8 && w == DType::s8) f(std::uint8_t{}, std::int8_t{});
+  else if (x == DType::u8 && w == DType::u8) f(std::uint8_t{}, std::uint8_t{});
+  else if (x == DType::s8 && w == DType::s8) f(std::int8_t{}, std::int8_t{});
+  else if (x == DType::s8 && w == DType::u8) fail(node, "s8 activations with u8 weights are not supported (ONNX Runtime has no such kernel either)");
+  else fail(node, "expects u8 or s8 data");
+}
+
 }  // namespace
 
 QLinearParams qlinear_params(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
@@ -155,16 +166,10 @@ RunFn prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const O
     std::vector<std::int32_t> acc(out[0].element_count());
     const std::span<const std::int32_t> bias =
         in.size() > 8 && in[8] ? in[8]->data<std::int32_t>() : std::span<const std::int32_t>{};
-    dispatch_8bit(in[0]->dtype(), node, [&](auto x_type) {
+    dispatch_operands(in[0]->dtype(), in[3]->dtype(), node, [&](auto x_type, auto w_type) {
       using TX = decltype(x_type);
-      dispatch_8bit(in[3]->dtype(), node, [&](auto w_type) {
-        using TW = decltype(w_type);
-        if constexpr (std::is_same_v<TX, std::int8_t> && std::is_same_v<TW, std::uint8_t>) {
-          fail(node, "s8 activations with u8 weights are not supported (ONNX Runtime has no such kernel either)");
-        } else {
-          kernels::qlinear_conv_accumulate<TX, TW>(p, in[0]->data<TX>(), q.x_zero_point, in[3]->data<TW>(), q.w_zero_points, bias, acc);
-        }
-      });
+      using TW = decltype(w_type);
+      kernels::qlinear_conv_accumulate<TX, TW>(p, in[0]->data<TX>(), q.x_zero_point, in[3]->data<TW>(), q.w_zero_points, bias, acc);
     });
     dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
       using TY = decltype(y_type);
@@ -179,16 +184,10 @@ RunFn prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const
     const std::int64_t k = in[3]->shape()[0], n = in[3]->shape()[1];
     const std::int64_t m = static_cast<std::int64_t>(in[0]->element_count()) / k;
     std::vector<std::int32_t> acc(out[0].element_count());
-    dispatch_8bit(in[0]->dtype(), node, [&](auto a_type) {
+    dispatch_operands(in[0]->dtype(), in[3]->dtype(), node, [&](auto a_type, auto b_type) {
       using TA = decltype(a_type);
-      dispatch_8bit(in[3]->dtype(), node, [&](auto b_type) {
-        using TB = decltype(b_type);
-        if constexpr (std::is_same_v<TA, std::int8_t> && std::is_same_v<TB, std::uint8_t>) {
-          fail(node, "s8 activations with u8 weights are not supported");
-        } else {
-          kernels::qlinear_matmul_accumulate<TA, TB>(m, n, k, in[0]->data<TA>(), q.x_zero_point, in[3]->data<TB>(), q.w_zero_points, acc);
-        }
-      });
+      using TB = decltype(b_type);
+      kernels::qlinear_matmul_accumulate<TA, TB>(m, n, k, in[0]->data<TA>(), q.x_zero_point, in[3]->data<TB>(), q.w_zero_points, acc);
     });
     // Per-column requantization: columns are the "channels" of a [m, n] matrix.
     dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
