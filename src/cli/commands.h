@@ -45,8 +45,9 @@ struct QuantizedModel {
   std::size_t calibration_count = 0;
   std::string calibration_source;
 };
-// --requant float|fixed as executor options.
-runtime::OpOptions op_options(const std::string& requant);
+// --requant float|fixed and --kernels auto|reference as executor options.
+runtime::OpOptions op_options(const std::string& requant, const std::string& kernels = "auto");
+void add_kernels_option(CLI::App* cmd, std::string& kernels);
 
 void add_quantization_options(CLI::App* cmd, QuantizeCliOptions& options);
 quant::QuantizeOptions to_quantize_options(const QuantizeCliOptions& options);

@@ -31,6 +31,8 @@ struct EvalOptions {
   std::string json_path;
   std::string dump_outputs;
   std::string requant = "float";
+  std::string kernels = "auto";
+  bool profile = false;
 };
 
 // "perf200" (the MLPerf Tiny accuracy subset) or a count of leading images.
@@ -66,12 +68,25 @@ void print_report(const EvalOptions& o, const eval::ClassificationScores& s, con
   }
 }
 
+// Per node: the kernel chosen and its share of the time spent in kernels.
+void print_profile(const std::vector<runtime::NodeProfile>& rows) {
+  double total = 0;
+  for (const auto& r : rows) total += r.seconds;
+  std::printf("\n%-30s %-22s %-12s %9s %7s\n", "node", "op", "kernel", "seconds", "share");
+  for (const auto& r : rows)
+    std::printf("%-30s %-22s %-12s %9.4f %6.1f%%\n", r.node.c_str(), r.op_type.c_str(), r.kernel.c_str(), r.seconds,
+                total > 0 ? 100.0 * r.seconds / total : 0.0);
+  std::printf("%-30s %-22s %-12s %9.4f %6.1f%%  (summed over threads; CPU: %s)\n", "total", "", "", total, 100.0,
+              kernels::cpu_features().model.c_str());
+}
+
 void run_eval(const EvalOptions& o) {
   const std::string model_path = o.model;
   const std::filesystem::path data_dir = o.data;
   ir::Graph graph = importers::load_model(model_path);
   passes::optimize_for_inference(graph);
-  const runtime::Executor executor(std::move(graph), op_options(o.requant));
+  runtime::Executor executor(std::move(graph), op_options(o.requant, o.kernels));
+  executor.set_profiling(o.profile);
 
   eval::LabeledImages images = apply_subset(eval::read_cifar10({data_dir / "test_batch.bin"}), o.subset);
   ProgressBar bar("eval");
@@ -87,6 +102,7 @@ void run_eval(const EvalOptions& o) {
   const double ips = static_cast<double>(images.size()) / seconds;
   const auto names = eval::cifar10_class_names(data_dir);
   print_report(o, scores, names, ips);
+  if (o.profile) print_profile(executor.profile());
 
   if (!o.dump_outputs.empty()) {
     ensure_not_input(o.dump_outputs, model_path);
@@ -109,6 +125,7 @@ void run_eval(const EvalOptions& o) {
     j["threads"] = po.threads;
     j["batch"] = po.batch;
     j["requant"] = o.requant;
+    j["kernels"] = o.kernels;
     write_file_atomically(o.json_path, j.dump(2) + "\n");
   }
 }
@@ -125,6 +142,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", o->json_path, "Also write all results as JSON");
   cmd->add_option("--requant", o->requant, "Quantized models: float (ONNX Runtime's rule) or fixed (integer-only)")->capture_default_str();
+  add_kernels_option(cmd, o->kernels);
+  cmd->add_flag("--profile", o->profile, "Print per node the kernel chosen and its share of the time");
   cmd->add_option("--dump-outputs", o->dump_outputs, "Write the model outputs as float32 .npy [N, classes]");
   cmd->callback([o] {
     EvalOptions resolved = *o;

@@ -16,7 +16,7 @@ namespace tinyq::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, input, out, out_dir, requant = "float";
+  std::string model, input, out, out_dir, requant = "float", kernels = "auto";
   std::vector<std::string> tensors;
   bool no_optimize = false;
 };
@@ -39,11 +39,17 @@ std::string file_name_for(const std::string& tensor) {
 
 }  // namespace
 
-runtime::OpOptions op_options(const std::string& requant) {
+runtime::OpOptions op_options(const std::string& requant, const std::string& kernels) {
   runtime::OpOptions options;
+  options.kernels = kernels::parse_kernel_policy(kernels);
   if (requant == "fixed") options.requant = quant::RequantMode::fixed_point;
   else if (requant != "float") throw Error("--requant '" + requant + "': expected float or fixed");
   return options;
+}
+
+void add_kernels_option(CLI::App* cmd, std::string& kernels) {
+  cmd->add_option("--kernels", kernels, "auto (the fastest kernels this CPU runs) or reference (the plain loops that define the results)")
+      ->capture_default_str();
 }
 
 void add_run_command(CLI::App& app) {
@@ -55,12 +61,13 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--tensor", o->tensors, "Tensor(s) to write instead of the output (names as in tinyq info)");
   cmd->add_option("--out-dir", o->out_dir, "Folder for several --tensor files (<name>.npy, '/' becomes '_')");
   cmd->add_option("--requant", o->requant, "Integer engine requantization: float (ONNX Runtime's) or fixed")->capture_default_str();
+  add_kernels_option(cmd, o->kernels);
   cmd->add_flag("--no-optimize", o->no_optimize, "Run the graph as is (no BatchNorm folding, fusion or QDQ fusion)");
   cmd->callback([o] {
     if (o->out.empty() == o->out_dir.empty()) throw Error("give exactly one of --out and --out-dir");
     ir::Graph graph = importers::load_model(o->model);
     if (!o->no_optimize) passes::optimize_for_inference(graph);
-    const runtime::Executor executor(std::move(graph), op_options(o->requant));
+    const runtime::Executor executor(std::move(graph), op_options(o->requant, o->kernels));
     if (o->input.size() > 4 && o->input.substr(o->input.size() - 4) == ".bin" && !o->out_dir.empty() && !o->tensors.empty()) {
       // A whole CIFAR-10 batch: run it in batches on every core.
       eval::PredictOptions po;

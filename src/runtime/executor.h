@@ -1,11 +1,23 @@
 #pragma once
-// Runs an ir::Graph on concrete inputs. Preparation (verification, kernel
-// lookup, attribute parsing) happens once in the constructor; run() is const
-// and may be called from several threads at once.
+// Runs an ir::Graph on concrete inputs, from a plan made before the first run.
+//
+// Preparation happens once in the constructor: verification, kernel choice
+// (the OpOptions policy and the CPU), attribute parsing, weight packing. Per
+// batch size a Plan fixes every tensor's type (shape inference runs once, not
+// per run), and Frames (one tensor per value, allocated once) are recycled
+// through a pool, so a run allocates only its results. run() is const and
+// safe to call from several threads: each call takes its own frame.
+//
+// When every tensor of the graph is batch-major (the usual case), a batch is
+// run one image at a time through the whole network, so an image's
+// activations stay in the core's caches from layer to layer.
 //
 // Any intermediate tensor can be handed out by name ("taps"): the layer-wise
-// error reports, golden vectors and the playground all rest on that.
+// error reports, golden vectors, calibration and the playground rest on that.
+#include <atomic>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,11 +27,22 @@
 
 namespace tinyq::runtime {
 
+// Time spent per node over the runs made while profiling was on.
+struct NodeProfile {
+  std::string node, op_type, kernel;
+  double seconds = 0;
+};
+
 class Executor {
  public:
   explicit Executor(ir::Graph graph, OpOptions options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
 
   const ir::Graph& graph() const { return graph_; }
+  // The kernel chosen for each node, in node order.
+  std::vector<std::string> kernel_names() const;
 
   // One tensor per graph input, in order; the batch dimension may be any size.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
@@ -29,13 +52,29 @@ class Executor {
   std::map<std::string, Tensor> run_with_taps(const std::vector<Tensor>& inputs,
                                               const std::vector<std::string>& tap_names) const;
 
+  // Per-node timing (off by default: it costs two clock reads per node).
+  void set_profiling(bool on) { profiling_ = on; }
+  std::vector<NodeProfile> profile() const;
+
  private:
-  std::vector<Tensor> execute(const std::vector<Tensor>& inputs, const std::vector<bool>& keep,
-                              std::map<std::string, Tensor>* taps) const;
+  struct Plan;
+  struct Frame;
+  const Plan& plan_for(std::int64_t batch) const;
+  std::unique_ptr<Frame> take_frame(const Plan& plan) const;
+  void return_frame(std::unique_ptr<Frame> frame) const;
+  void execute_frame(Frame& frame) const;
+  // Runs `inputs` (batch N) and copies the graph outputs and the kept values
+  // into `results` (indexed by value; allocated here with batch N).
+  void execute(const std::vector<Tensor>& inputs, const std::vector<bool>& keep, std::vector<Tensor>& results) const;
 
   ir::Graph graph_;
-  std::vector<RunFn> kernels_;  // one per node, in node order
-  std::vector<int> last_use_;   // per value: index of the last node reading it (-1: none)
+  std::vector<PreparedOp> ops_;  // one per node, in node order
+  bool batch_major_ = false;     // every value's leading dimension is the batch
+  bool profiling_ = false;
+  std::unique_ptr<std::atomic<std::int64_t>[]> node_nanoseconds_;
+  mutable std::mutex mutex_;     // guards plans_ and the frame pool
+  mutable std::map<std::int64_t, std::unique_ptr<Plan>> plans_;
+  mutable std::vector<std::unique_ptr<Frame>> free_frames_;
 };
 
 }  // namespace tinyq::runtime

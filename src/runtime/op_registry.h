@@ -8,6 +8,7 @@
 
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "kernels/cpu_features.h"
 #include "quant/requant.h"
 
 namespace tinyq::runtime {
@@ -17,8 +18,17 @@ using RunFn = std::function<void(std::span<const Tensor* const> inputs, std::spa
 // Settings that change how ops compute (not what they mean).
 struct OpOptions {
   quant::RequantMode requant = quant::RequantMode::float_multiplier;
+  kernels::KernelPolicy kernels = kernels::KernelPolicy::auto_select;
 };
-using PrepareFn = RunFn (*)(const ir::Graph& graph, const ir::Node& node, const OpOptions& options);
+// A prepared node: the function to run and the name of the kernel chosen for
+// it ("reference", "x86-avx2", ...), shown by `tinyq eval --profile`.
+struct PreparedOp {
+  template <typename F>
+  PreparedOp(F run_fn, const char* kernel_name = "reference") : run(std::move(run_fn)), kernel(kernel_name) {}
+  RunFn run;
+  const char* kernel;
+};
+using PrepareFn = PreparedOp (*)(const ir::Graph& graph, const ir::Node& node, const OpOptions& options);
 
 // Throws Error naming the node when no implementation exists.
 PrepareFn find_op(const ir::Node& node);

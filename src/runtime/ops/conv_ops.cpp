@@ -1,11 +1,21 @@
+#include <memory>
+
 #include "core/error.h"
 #include "ir/shape_inference.h"
 #include "kernels/reference/conv.h"
+#include "kernels/x86/conv_avx2.h"
 #include "runtime/ops/ops.h"
 
 namespace tinyq::runtime::ops {
 
-RunFn prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+kernels::Conv2DParams conv_params_for(kernels::Conv2DParams geometry, const Shape& x, const Shape& w, const Shape& y) {
+  geometry.batch = x[0], geometry.in_channels = x[1], geometry.in_h = x[2], geometry.in_w = x[3];
+  geometry.out_channels = y[1], geometry.out_h = y[2], geometry.out_w = y[3];
+  geometry.kernel_h = w[2], geometry.kernel_w = w[3];
+  return geometry;
+}
+
+PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   if (node.inputs.size() < 2 || graph.value(node.inputs[1]).shape.size() != 4)
     throw Error("node '" + node.name + "': tinyq runs 2-D convolutions only (4-D weight)");
   kernels::Conv2DParams base;
@@ -34,20 +44,22 @@ RunFn prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions
     }
   }
 
+  const bool has_bias = node.inputs.size() > 2 && node.inputs[2].valid();
+  if (kernels::use_avx2(options.kernels) && base.group == 1 && graph.is_initializer(node.inputs[1]) &&
+      (!has_bias || graph.is_initializer(node.inputs[2]))) {
+    const Tensor& w = graph.initializer(node.inputs[1]);
+    const Shape ws = w.shape();
+    const auto packed = std::make_shared<const kernels::x86::PackedConvF32>(kernels::x86::pack_conv_f32(
+        ws[0], ws[1] * ws[2] * ws[3], w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
+        activation));
+    return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
+              const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
+              kernels::x86::conv2d_f32_avx2(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
+            },
+            "x86-avx2"};
+  }
   return [base, activation](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    kernels::Conv2DParams p = base;
-    const auto& xs = in[0]->shape();
-    const auto& ws = in[1]->shape();
-    const auto& ys = out[0].shape();
-    p.batch = xs[0];
-    p.in_channels = xs[1];
-    p.in_h = xs[2];
-    p.in_w = xs[3];
-    p.out_channels = ys[1];
-    p.out_h = ys[2];
-    p.out_w = ys[3];
-    p.kernel_h = ws[2];
-    p.kernel_w = ws[3];
+    const auto p = conv_params_for(base, in[0]->shape(), in[1]->shape(), out[0].shape());
     const std::span<const float> bias = in.size() > 2 && in[2] ? in[2]->data<float>() : std::span<const float>{};
     kernels::conv2d_f32(p, in[0]->data<float>(), in[1]->data<float>(), bias, out[0].data<float>(), activation);
   };

@@ -12,13 +12,13 @@ float optional_scalar(const ir::Graph& graph, const ir::Node& node, std::size_t 
   return *v;
 }
 
-RunFn prepare_relu(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_relu(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     kernels::relu_f32(in[0]->data<float>(), out[0].data<float>());
   };
 }
 
-RunFn prepare_clip(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_clip(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
   // Opset >= 11: min and max are optional constant inputs.
   const float lo = optional_scalar(graph, node, 1, -std::numeric_limits<float>::infinity());
   const float hi = optional_scalar(graph, node, 2, std::numeric_limits<float>::infinity());
@@ -27,19 +27,19 @@ RunFn prepare_clip(const ir::Graph& graph, const ir::Node& node, const OpOptions
   };
 }
 
-RunFn prepare_sigmoid(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_sigmoid(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     kernels::sigmoid_f32(in[0]->data<float>(), out[0].data<float>());
   };
 }
 
-RunFn prepare_tanh(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_tanh(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     kernels::tanh_f32(in[0]->data<float>(), out[0].data<float>());
   };
 }
 
-RunFn prepare_add(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_add(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     kernels::add_f32(in[0]->shape(), in[0]->data<float>(), in[1]->shape(), in[1]->data<float>(), out[0].shape(),
                      out[0].data<float>());

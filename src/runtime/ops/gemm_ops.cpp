@@ -4,7 +4,7 @@
 
 namespace tinyq::runtime::ops {
 
-RunFn prepare_gemm(const ir::Graph&, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_gemm(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   kernels::GemmParams base;
   base.trans_a = node.attr_int("transA", 0) != 0;
   base.trans_b = node.attr_int("transB", 0) != 0;
@@ -29,7 +29,7 @@ RunFn prepare_gemm(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   };
 }
 
-RunFn prepare_matmul(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_matmul(const ir::Graph&, const ir::Node&, const OpOptions&) {
   // A [..., M, K] x B [K, N]: the leading dims of A fold into M.
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     kernels::GemmParams p;

@@ -6,13 +6,13 @@
 
 namespace tinyq::runtime::ops {
 
-RunFn prepare_copy(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_copy(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     std::copy(in[0]->bytes().begin(), in[0]->bytes().end(), out[0].bytes().begin());
   };
 }
 
-RunFn prepare_transpose(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_transpose(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
   std::vector<std::int64_t> perm = node.attr_ints("perm");
   if (perm.empty()) {
     const auto rank = graph.value(node.inputs[0]).shape.size();
@@ -23,7 +23,7 @@ RunFn prepare_transpose(const ir::Graph& graph, const ir::Node& node, const OpOp
   };
 }
 
-RunFn prepare_pad(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_pad(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
   const auto pads_span = constant_input(graph, node, 1, "pads").data<std::int64_t>();
   const std::vector<std::int64_t> pads(pads_span.begin(), pads_span.end());
   // The fill value is the optional third input, in the tensor's own type.

@@ -5,7 +5,7 @@
 
 namespace tinyq::runtime::ops {
 
-RunFn prepare_batchnorm(const ir::Graph&, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_batchnorm(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   if (node.outputs.size() != 1) throw Error("node '" + node.name + "': training-mode BatchNormalization is not supported");
   const float epsilon = node.attr_float("epsilon", 1e-5f);
   return [epsilon](std::span<const Tensor* const> in, std::span<Tensor> out) {
@@ -20,7 +20,7 @@ RunFn prepare_batchnorm(const ir::Graph&, const ir::Node& node, const OpOptions&
   };
 }
 
-RunFn prepare_softmax(const ir::Graph&, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_softmax(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   const std::int64_t axis_attr = node.attr_int("axis", -1);
   return [axis_attr](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const auto& s = in[0]->shape();

@@ -39,7 +39,7 @@ void fill_dims(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y) {
 
 }  // namespace
 
-RunFn prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
     auto p = base;
     fill_dims(p, *in[0], out[0]);
@@ -47,7 +47,7 @@ RunFn prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptio
   };
 }
 
-RunFn prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   if (node.outputs.size() > 1) throw Error("node '" + node.name + "': MaxPool Indices output is not supported");
   return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
     auto p = base;
@@ -61,7 +61,7 @@ RunFn prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions&)
   };
 }
 
-RunFn prepare_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&) {
+PreparedOp prepare_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&) {
   return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const auto& s = in[0]->shape();
     const std::int64_t nc = s[0] * s[1];

@@ -3,12 +3,15 @@
 // fixed-point) and picks the kernel for the element types.
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <tuple>
 
 #include "ir/shape_inference.h"
 
 #include "core/error.h"
 #include "kernels/reference/quantized.h"
+#include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/quantized_avx2.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/qlinear_params.h"
 
@@ -113,12 +116,18 @@ QLinearParams qlinear_params(const ir::Graph& graph, const ir::Node& node, const
   return q;
 }
 
-RunFn prepare_quantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_quantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   const auto scales = constant_scales(graph, node, 1);
   const auto zps = constant_zero_points(graph, node, 2);
   if (scales.size() != 1 || zps.size() != 1) fail(node, "tinyq quantizes activations per tensor only");
   const float scale = scales[0];
   const std::int32_t zp = zps[0];
+  if (kernels::use_avx2(options.kernels) && graph.value(node.outputs[0]).dtype != DType::s32)
+    return {[scale, zp](std::span<const Tensor* const> in, std::span<Tensor> out) {
+              if (out[0].dtype() == DType::u8) kernels::x86::quantize_linear_avx2(in[0]->data<float>(), scale, zp, out[0].data<std::uint8_t>());
+              else kernels::x86::quantize_linear_avx2(in[0]->data<float>(), scale, zp, out[0].data<std::int8_t>());
+            },
+            "x86-avx2"};
   return [scale, zp](std::span<const Tensor* const> in, std::span<Tensor> out) {
     switch (out[0].dtype()) {
       case DType::u8: kernels::quantize_linear(in[0]->data<float>(), scale, zp, out[0].data<std::uint8_t>()); break;
@@ -128,7 +137,7 @@ RunFn prepare_quantize_linear(const ir::Graph& graph, const ir::Node& node, cons
   };
 }
 
-RunFn prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
   const auto scales = constant_scales(graph, node, 1);
   auto zps = constant_zero_points(graph, node, 2);
   if (zps.size() == 1 && scales.size() > 1) zps.assign(scales.size(), zps[0]);
@@ -152,17 +161,37 @@ RunFn prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, co
   };
 }
 
-RunFn prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   if (graph.value(node.inputs[3]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
   const QLinearParams q = qlinear_params(graph, node, options);
+  const bool has_bias = node.inputs.size() > 8 && node.inputs[8].valid();
+  if (kernels::use_avx2(options.kernels) && q.geometry.group == 1 && graph.is_initializer(node.inputs[3]) &&
+      (!has_bias || graph.is_initializer(node.inputs[8]))) {
+    const Tensor& w = graph.initializer(node.inputs[3]);
+    const Shape ws = w.shape();
+    const std::span<const std::int32_t> bias =
+        has_bias ? graph.initializer(node.inputs[8]).data<std::int32_t>() : std::span<const std::int32_t>{};
+    std::shared_ptr<const kernels::x86::PackedConvQ> packed;
+    dispatch_8bit(w.dtype(), node, [&](auto w_type) {
+      using TW = decltype(w_type);
+      packed = std::make_shared<const kernels::x86::PackedConvQ>(kernels::x86::pack_conv_q<TW>(
+          ws[0], ws[1] * ws[2] * ws[3], w.data<TW>(), q.w_zero_points, bias, q.x_zero_point, q.requantizer));
+    });
+    dispatch_operands(graph.value(node.inputs[0]).dtype, w.dtype(), node, [](auto, auto) {});  // same type checks as below
+    return {[geometry = q.geometry, packed, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
+              const auto p = conv_params_for(geometry, in[0]->shape(), ws, out[0].shape());
+              dispatch_8bit(in[0]->dtype(), node, [&](auto x_type) {
+                dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
+                  using TX = decltype(x_type);
+                  using TY = decltype(y_type);
+                  kernels::x86::qlinear_conv_avx2<TX, TY>(p, *packed, in[0]->data<TX>().data(), out[0].data<TY>().data());
+                });
+              });
+            },
+            "x86-avx2"};
+  }
   return [q, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    kernels::Conv2DParams p = q.geometry;
-    const auto& xs = in[0]->shape();
-    const auto& ws = in[3]->shape();
-    const auto& ys = out[0].shape();
-    p.batch = xs[0], p.in_channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
-    p.out_channels = ys[1], p.out_h = ys[2], p.out_w = ys[3];
-    p.kernel_h = ws[2], p.kernel_w = ws[3];
+    const auto p = conv_params_for(q.geometry, in[0]->shape(), in[3]->shape(), out[0].shape());
     std::vector<std::int32_t> acc(out[0].element_count());
     const std::span<const std::int32_t> bias =
         in.size() > 8 && in[8] ? in[8]->data<std::int32_t>() : std::span<const std::int32_t>{};
@@ -178,7 +207,7 @@ RunFn prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const O
   };
 }
 
-RunFn prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+PreparedOp prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   const QLinearParams q = qlinear_params(graph, node, options);
   return [q, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const std::int64_t k = in[3]->shape()[0], n = in[3]->shape()[1];
@@ -198,7 +227,7 @@ RunFn prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const
   };
 }
 
-RunFn prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+PreparedOp prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   kernels::QAddParams p;
   p.a_scale = constant_scales(graph, node, 1).at(0);
   p.a_zp = constant_zero_points(graph, node, 2).at(0);
@@ -208,16 +237,19 @@ RunFn prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, const Op
   p.c_zp = constant_zero_points(graph, node, 7).at(0);
   p.mode = options.requant;
   std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
-  return [p, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    if (in[0]->shape() != in[3]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
-    dispatch_8bit(out[0].dtype(), node, [&](auto t) {
-      using T = decltype(t);
-      kernels::qlinear_add<T>(p, in[0]->data<T>(), in[3]->data<T>(), out[0].data<T>());
-    });
-  };
+  const bool fast = kernels::use_avx2(options.kernels) && p.mode == quant::RequantMode::float_multiplier;
+  return {[p, node, fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            if (in[0]->shape() != in[3]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
+            dispatch_8bit(out[0].dtype(), node, [&](auto t) {
+              using T = decltype(t);
+              if (fast) kernels::x86::qlinear_add_avx2<T>(p, in[0]->data<T>(), in[3]->data<T>(), out[0].data<T>());
+              else kernels::qlinear_add<T>(p, in[0]->data<T>(), in[3]->data<T>(), out[0].data<T>());
+            });
+          },
+          fast ? "x86-avx2" : "reference"};
 }
 
-RunFn prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   const float x_scale = constant_scales(graph, node, 1).at(0);
   const std::int32_t x_zp = constant_zero_points(graph, node, 2).at(0);
   const float y_scale = constant_scales(graph, node, 3).at(0);

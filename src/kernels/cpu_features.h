@@ -1,0 +1,33 @@
+#pragma once
+// What the processor can run, read once from CPUID (and XGETBV, which says
+// whether the operating system saves the wide registers). Fast kernels are
+// chosen from this at prepare time, the way ONNX Runtime's MLAS fills its
+// dispatch table: the build never assumes the machine it runs on.
+#include <string>
+
+namespace tinyq::kernels {
+
+struct CpuFeatures {
+  bool avx2 = false;        // with FMA3: the x86-avx2 kernels
+  bool fma = false;
+  bool avx512f = false;     // AVX-512 Foundation + BW + VL, OS-enabled
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512_vnni = false;
+  bool avx_vnni = false;
+  bool amx_int8 = false;    // reported by CPUID; the kernel may still refuse the permission
+  std::string model;        // brand string, e.g. "AMD EPYC 7B13"
+};
+
+const CpuFeatures& cpu_features();
+
+// Which kernels `auto` may use: every fast kernel also checks that the CPU has its ISA.
+enum class KernelPolicy { auto_select, reference };
+
+// "auto" or "reference"; throws Error naming the option otherwise.
+KernelPolicy parse_kernel_policy(const std::string& text);
+
+// True when the x86-avx2 kernels may run under this policy on this CPU.
+bool use_avx2(KernelPolicy policy);
+
+}  // namespace tinyq::kernels

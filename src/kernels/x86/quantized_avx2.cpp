@@ -1,0 +1,82 @@
+// Compiled with -mavx2 -mfma (see src/CMakeLists.txt).
+#include "kernels/x86/quantized_avx2.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+namespace tinyq::kernels::x86 {
+namespace {
+
+// 8 int32 lanes (already within the 8-bit range) to 8 bytes.
+template <typename T>
+inline void store8(__m256i v, T* dst) {
+  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i bytes = std::is_same_v<T, std::uint8_t> ? _mm_packus_epi16(words, words) : _mm_packs_epi16(words, words);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), bytes);
+}
+
+// 8 bytes to 8 floats.
+template <typename T>
+inline __m256 load8(const T* src) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+  const __m256i ints = std::is_same_v<T, std::uint8_t> ? _mm256_cvtepu8_epi32(bytes) : _mm256_cvtepi8_epi32(bytes);
+  return _mm256_cvtepi32_ps(ints);
+}
+
+}  // namespace
+
+template <typename T>
+void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t zero_point, std::span<T> y) {
+  constexpr std::int32_t qmin = std::numeric_limits<T>::min(), qmax = std::numeric_limits<T>::max();
+  const float lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
+  const __m256 vscale = _mm256_set1_ps(scale), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  const __m256i vzp = _mm256_set1_epi32(zero_point);
+  std::size_t i = 0;
+  for (; i + 8 <= x.size(); i += 8) {
+    // As the reference: divide (not multiply by 1/scale), clamp before
+    // rounding (max_ps returns its second operand for NaN, so NaN lands on
+    // lo), round half to even, add the zero point.
+    __m256 v = _mm256_div_ps(_mm256_loadu_ps(x.data() + i), vscale);
+    v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi);
+    store8(_mm256_add_epi32(_mm256_cvtps_epi32(v), vzp), y.data() + i);
+  }
+  for (; i < x.size(); ++i) {
+    float v = x[i] / scale;
+    v = v >= lo ? (v <= hi ? v : hi) : lo;
+    y[i] = static_cast<T>(static_cast<std::int32_t>(std::nearbyint(v)) + zero_point);
+  }
+}
+
+template <typename T>
+void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
+  // The reference's expression, lane by lane: fused multiply-adds round once,
+  // exactly as std::fma does.
+  const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
+  const float fixed = static_cast<float>(p.c_zp) - std::fma(ratio_a, static_cast<float>(p.a_zp), ratio_b * static_cast<float>(p.b_zp));
+  const __m256 ra = _mm256_set1_ps(ratio_a), rb = _mm256_set1_ps(ratio_b), vf = _mm256_set1_ps(fixed);
+  const __m256 qmin = _mm256_set1_ps(static_cast<float>(p.qmin)), qmax = _mm256_set1_ps(static_cast<float>(p.qmax));
+  std::size_t i = 0;
+  for (; i + 8 <= c.size(); i += 8) {
+    const __m256 v = _mm256_fmadd_ps(load8(a.data() + i), ra, _mm256_fmadd_ps(load8(b.data() + i), rb, vf));
+    // Round half to even, then saturate (on whole numbers, so clamping in float is exact).
+    const __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    store8(_mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(r, qmin), qmax)), c.data() + i);
+  }
+  for (; i < c.size(); ++i) {
+    const float v = std::fma(static_cast<float>(a[i]), ratio_a, std::fma(static_cast<float>(b[i]), ratio_b, fixed));
+    const float r = std::nearbyint(v);
+    c[i] = static_cast<T>(r < p.qmin ? p.qmin : (r > p.qmax ? p.qmax : static_cast<std::int32_t>(r)));
+  }
+}
+
+template void quantize_linear_avx2<std::uint8_t>(std::span<const float>, float, std::int32_t, std::span<std::uint8_t>);
+template void quantize_linear_avx2<std::int8_t>(std::span<const float>, float, std::int32_t, std::span<std::int8_t>);
+template void qlinear_add_avx2<std::uint8_t>(const QAddParams&, std::span<const std::uint8_t>, std::span<const std::uint8_t>,
+                                             std::span<std::uint8_t>);
+template void qlinear_add_avx2<std::int8_t>(const QAddParams&, std::span<const std::int8_t>, std::span<const std::int8_t>,
+                                            std::span<std::int8_t>);
+
+}  // namespace tinyq::kernels::x86

@@ -1,0 +1,21 @@
+#pragma once
+// AVX2 versions of the element-wise quantized kernels in
+// kernels/reference/quantized.h, bit for bit equal to them (tested in
+// tests/unit/fast_kernels_test.cpp). Compiled with -mavx2 -mfma: call only
+// when cpu_features().avx2 is true.
+#include <cstdint>
+#include <span>
+
+#include "kernels/reference/quantized.h"
+
+namespace tinyq::kernels::x86 {
+
+// QuantizeLinear, T = u8 or s8.
+template <typename T>
+void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t zero_point, std::span<T> y);
+
+// QLinearAdd in float mode (fixed mode stays on the reference kernel).
+template <typename T>
+void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c);
+
+}  // namespace tinyq::kernels::x86
