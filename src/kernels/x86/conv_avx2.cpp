@@ -7,57 +7,22 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "core/error.h"
 
 namespace tinyq::kernels::x86 {
 namespace {
 
-constexpr std::int64_t kTileTarget = 64;  // output positions per tile (rounded to whole rows)
-constexpr std::int64_t kLanes = 16;       // output positions per micro-kernel call
+constexpr std::int64_t kLanes = 16;  // output positions per full micro-kernel block
+constexpr std::int64_t kSlack = 16;  // extra zero columns so a row's last block may read past its end
 
 std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
+// Ceiling division for any sign of the numerator (positive divisor).
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-// Output rows per tile: whole rows, about kTileTarget positions.
-std::int64_t rows_per_tile(const Conv2DParams& p) {
-  return std::clamp<std::int64_t>(kTileTarget / std::max<std::int64_t>(p.out_w, 1), 1, std::max<std::int64_t>(p.out_h, 1));
-}
-
-// im2col of output rows [row0, row0 + rows) into `col`: tap k of position t at
-// col[(k / G) * t_pad * G + t * G + k % G]; G = 2 interleaves tap pairs for
-// vpmaddwd. Positions outside the image read as 0 (already the transformed
-// padding: x_zp - x_zp for the integer path).
-template <int G, typename Out, typename In, typename Transform>
-void im2col_rows(const Conv2DParams& p, const In* image, std::int64_t row0, std::int64_t rows, std::int64_t t_pad,
-                 Out* col, Transform transform) {
-  std::int64_t k = 0;
-  for (std::int64_t ic = 0; ic < p.in_channels; ++ic) {
-    const In* plane = image + ic * p.in_h * p.in_w;
-    for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
-      for (std::int64_t kw = 0; kw < p.kernel_w; ++kw, ++k) {
-        Out* dst = col + (k / G) * t_pad * G + k % G;
-        // Output columns whose input column lies inside the image: [ow_lo, ow_hi).
-        const std::int64_t offset = kw * p.dilation_w - p.pad_left;
-        std::int64_t ow_lo = 0, ow_hi = p.out_w;
-        while (ow_lo < p.out_w && ow_lo * p.stride_w + offset < 0) ++ow_lo;
-        while (ow_hi > ow_lo && (ow_hi - 1) * p.stride_w + offset >= p.in_w) --ow_hi;
-        for (std::int64_t r = 0; r < rows; ++r) {
-          Out* d = dst + r * p.out_w * G;
-          const std::int64_t ih = (row0 + r) * p.stride_h + kh * p.dilation_h - p.pad_top;
-          if (ih < 0 || ih >= p.in_h) {
-            for (std::int64_t ow = 0; ow < p.out_w; ++ow) d[ow * G] = Out{0};
-            continue;
-          }
-          const In* src = plane + ih * p.in_w + offset;
-          for (std::int64_t ow = 0; ow < ow_lo; ++ow) d[ow * G] = Out{0};
-          for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) d[ow * G] = transform(src[ow * p.stride_w]);
-          for (std::int64_t ow = ow_hi; ow < p.out_w; ++ow) d[ow * G] = Out{0};
-        }
-      }
-  }
-}
-
-// Per-thread scratch for the column tiles: grows to the largest layer once.
+// Per-thread scratch for the padded image: grows to the largest layer once.
 template <typename T>
 T* scratch(std::size_t count) {
   thread_local std::vector<T> buffer;
@@ -65,17 +30,144 @@ T* scratch(std::size_t count) {
   return buffer.data();
 }
 
+// The zero-bordered copy of one image, split into stride_h x stride_w phase
+// planes: plane (a, b) holds padded rows a, a + sH, ... and columns b, b + sW,
+// ... So for every stride, tap (kh, kw) of outputs (oh, ow .. ow + 15) is one
+// contiguous run in one plane: no im2col. Plane (a, b) of channel unit u is
+// plane number (u * sH + a) * sW + b; each plane is rows x cols elements.
+struct PaddedShape {
+  std::int64_t stride_h, stride_w, rows, cols;
+  std::int64_t plane() const { return rows * cols; }
+};
+PaddedShape padded_shape(const Conv2DParams& p) {
+  return {p.stride_h, p.stride_w, p.out_h + ceil_div((p.kernel_h - 1) * p.dilation_h, p.stride_h),
+          p.out_w + ceil_div((p.kernel_w - 1) * p.dilation_w, p.stride_w) + kSlack};
+}
+
+// Offset (in positions) of tap (unit, kh, kw) from the output position's own
+// offset oh * cols + ow, for every tap in (unit, kh, kw) order.
+std::vector<std::int64_t> tap_offsets(const Conv2DParams& p, const PaddedShape& s, std::int64_t units) {
+  std::vector<std::int64_t> offsets;
+  offsets.reserve(static_cast<std::size_t>(units * p.kernel_h * p.kernel_w));
+  for (std::int64_t u = 0; u < units; ++u)
+    for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
+      for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
+        const std::int64_t fr = kh * p.dilation_h, fc = kw * p.dilation_w;
+        const std::int64_t plane = (u * s.stride_h + fr % s.stride_h) * s.stride_w + fc % s.stride_w;
+        offsets.push_back(plane * s.plane() + (fr / s.stride_h) * s.cols + fc / s.stride_w);
+      }
+  return offsets;
+}
+
+// Whether some tap reads phase plane (a, b).
+bool phase_is_read(const Conv2DParams& p, std::int64_t a, std::int64_t b) {
+  bool row = false, col = false;
+  for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) row = row || (kh * p.dilation_h) % p.stride_h == a;
+  for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) col = col || (kw * p.dilation_w) % p.stride_w == b;
+  return row && col;
+}
+
+// Fills the phase planes of `units` channel units (G channels interleaved per
+// position) from value(channel, ih, iw) inside the image, 0 outside.
+template <typename Out, int G, typename Value>
+void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s, Out* dst, Value value) {
+  for (std::int64_t u = 0; u < units; ++u)
+    for (std::int64_t a = 0; a < s.stride_h; ++a)
+      for (std::int64_t b = 0; b < s.stride_w; ++b) {
+        if (!phase_is_read(p, a, b)) continue;  // e.g. 3 of the 4 planes of a 1x1 stride-2 conv
+        Out* plane = dst + ((u * s.stride_h + a) * s.stride_w + b) * s.plane() * G;
+        // Columns c with 0 <= c * sW + b - pad_left < in_w.
+        const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(p.pad_left - b, s.stride_w), 0, s.cols);
+        const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(p.in_w + p.pad_left - b, s.stride_w), lo, s.cols);
+        for (std::int64_t r = 0; r < s.rows; ++r) {
+          Out* row = plane + r * s.cols * G;
+          const std::int64_t ih = r * s.stride_h + a - p.pad_top;
+          if (ih < 0 || ih >= p.in_h) {
+            std::fill(row, row + s.cols * G, Out{0});
+            continue;
+          }
+          std::fill(row, row + lo * G, Out{0});
+          for (std::int64_t c = lo; c < hi; ++c)
+            for (int g = 0; g < G; ++g) row[c * G + g] = value(u * G + g, ih, c * s.stride_w + b - p.pad_left);
+          std::fill(row + hi * G, row + s.cols * G, Out{0});
+        }
+      }
+}
+
+// A block is 16 output positions of one output channel panel: two halves of 8
+// consecutive positions, `half_step` apart in the padded image. Rows of 16 or
+// more take both halves from one row (half_step 8); narrower rows pair two
+// output rows (half_step = one padded row), so 8 accumulators stay busy.
+struct Block {
+  std::int64_t x_offset;       // first position's offset in the padded image
+  std::int64_t half_step;      // padded-image distance between the halves
+  std::int64_t y_offset[2];    // where each half goes in the output plane
+  std::int64_t count[2];       // valid positions per half (0..8)
+};
+
+// Calls f(block) for every block of an out_h x out_w output; `cols` is the
+// padded row length.
+template <typename F>
+void for_each_block(std::int64_t out_h, std::int64_t out_w, std::int64_t cols, F f) {
+  if (out_w >= 16) {
+    for (std::int64_t oh = 0; oh < out_h; ++oh)
+      for (std::int64_t ow = 0; ow < out_w; ow += 16) {
+        const std::int64_t n = std::min<std::int64_t>(16, out_w - ow);
+        f(Block{oh * cols + ow, 8, {oh * out_w + ow, oh * out_w + ow + 8}, {std::min<std::int64_t>(n, 8), std::max<std::int64_t>(n - 8, 0)}});
+      }
+    return;
+  }
+  for (std::int64_t oh = 0; oh < out_h; oh += 2)
+    for (std::int64_t ow = 0; ow < out_w; ow += 8) {
+      const std::int64_t n = std::min<std::int64_t>(8, out_w - ow);
+      f(Block{oh * cols + ow, cols, {oh * out_w + ow, (oh + 1) * out_w + ow}, {n, oh + 1 < out_h ? n : 0}});
+    }
+}
+
+// Float micro-kernel: one panel (4 channels) x one block. Tap j reads
+// x + offsets[j] (and + half_step); w is the panel's weights, 4 per tap.
+inline void micro_f32(const std::vector<std::int64_t>& offsets, const float* x, std::int64_t half_step, const float* w,
+                      const float* bias, __m256 (&out)[kConvPanel][2]) {
+  // Accumulate in locals that never escape until the end: vector types may
+  // alias float data, so writing through `out` in the loop would make the
+  // compiler store every accumulator after every tap.
+  __m256 acc[kConvPanel][2];
+  for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm256_broadcast_ss(bias + r);
+  for (const std::int64_t offset : offsets) {
+    const __m256 x0 = _mm256_loadu_ps(x + offset), x1 = _mm256_loadu_ps(x + offset + half_step);
+    for (int r = 0; r < kConvPanel; ++r) {
+      const __m256 wv = _mm256_broadcast_ss(w + r);
+      acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);
+    }
+    w += kConvPanel;
+  }
+  for (int r = 0; r < kConvPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
+}
+
+inline void store_f32(__m256 v, const Activation& act, std::int64_t count, float* dst) {
+  if (act.kind == Activation::Kind::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+  else if (act.kind == Activation::Kind::clip) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(act.min)), _mm256_set1_ps(act.max));
+  if (count == 8) return _mm256_storeu_ps(dst, v);
+  alignas(32) float tmp[8];
+  _mm256_store_ps(tmp, v);
+  std::memcpy(dst, tmp, static_cast<std::size_t>(count) * sizeof(float));
+}
+
 }  // namespace
 
-PackedConvF32 pack_conv_f32(std::int64_t out_channels, std::int64_t taps, std::span<const float> weight,
-                            std::span<const float> bias, Activation activation) {
+PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
+                            Activation activation) {
   PackedConvF32 packed;
-  packed.out_channels = out_channels;
-  packed.taps = taps;
+  packed.geometry = geometry;
+  packed.out_channels = geometry.out_channels;
+  packed.taps = geometry.in_channels * geometry.kernel_h * geometry.kernel_w;
   packed.activation = activation;
+  const std::int64_t out_channels = packed.out_channels, taps = packed.taps;
   const std::int64_t panels = round_up(out_channels, kConvPanel) / kConvPanel;
   packed.weights.assign(static_cast<std::size_t>(panels * taps * kConvPanel), 0.f);
   packed.bias.assign(static_cast<std::size_t>(panels * kConvPanel), 0.f);
+  // Taps in (ic, kh, kw) order, the order of an OIHW weight and of tap_offsets.
   for (std::int64_t oc = 0; oc < out_channels; ++oc) {
     const std::int64_t panel = oc / kConvPanel, lane = oc % kConvPanel;
     for (std::int64_t k = 0; k < taps; ++k)
@@ -86,67 +178,50 @@ PackedConvF32 pack_conv_f32(std::int64_t out_channels, std::int64_t taps, std::s
 }
 
 void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y) {
-  const std::int64_t plane = p.out_h * p.out_w, taps = packed.taps;
-  const std::int64_t tile_rows = rows_per_tile(p), t_pad = round_up(tile_rows * p.out_w, kLanes);
-  float* col = scratch<float>(static_cast<std::size_t>(taps * t_pad));
-  const Activation act = packed.activation;
-  const __m256 lo = _mm256_set1_ps(act.kind == Activation::Kind::clip ? act.min : 0.f);
-  const __m256 hi = _mm256_set1_ps(act.kind == Activation::Kind::clip ? act.max : 0.f);
+  const PaddedShape s = padded_shape(p);
+  float* padded = scratch<float>(static_cast<std::size_t>(p.in_channels * p.stride_h * p.stride_w * s.plane()));
+  const std::vector<std::int64_t> offsets = tap_offsets(p, s, p.in_channels);
+  const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
-    for (std::int64_t row0 = 0; row0 < p.out_h; row0 += tile_rows) {
-      const std::int64_t rows = std::min(tile_rows, p.out_h - row0), positions = rows * p.out_w;
-      im2col_rows<1>(p, image, row0, rows, t_pad, col, [](float v) { return v; });
-      for (std::int64_t panel = 0; panel < panels; ++panel) {
-        const float* w = packed.weights.data() + panel * taps * kConvPanel;
-        const float* b = packed.bias.data() + panel * kConvPanel;
-        for (std::int64_t t0 = 0; t0 < positions; t0 += kLanes) {
-          __m256 acc[kConvPanel][2];
-          for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm256_broadcast_ss(b + r);
-          const float* c = col + t0;
-          for (std::int64_t k = 0; k < taps; ++k, c += t_pad) {
-            const __m256 x0 = _mm256_loadu_ps(c), x1 = _mm256_loadu_ps(c + 8);
-            for (int r = 0; r < kConvPanel; ++r) {
-              const __m256 wv = _mm256_broadcast_ss(w + k * kConvPanel + r);
-              acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);
-              acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);
-            }
-          }
-          const std::int64_t count = std::min(kLanes, positions - t0);
-          for (int r = 0; r < kConvPanel; ++r) {
-            const std::int64_t oc = panel * kConvPanel + r;
-            if (oc >= packed.out_channels) break;
-            for (int h = 0; h < 2; ++h) {
-              if (act.kind == Activation::Kind::relu) acc[r][h] = _mm256_max_ps(acc[r][h], lo);
-              else if (act.kind == Activation::Kind::clip) acc[r][h] = _mm256_min_ps(_mm256_max_ps(acc[r][h], lo), hi);
-            }
-            float* dst = out + oc * plane + row0 * p.out_w + t0;
-            if (count == kLanes) {
-              _mm256_storeu_ps(dst, acc[r][0]);
-              _mm256_storeu_ps(dst + 8, acc[r][1]);
-            } else {
-              alignas(32) float tmp[kLanes];
-              _mm256_store_ps(tmp, acc[r][0]);
-              _mm256_store_ps(tmp + 8, acc[r][1]);
-              std::memcpy(dst, tmp, static_cast<std::size_t>(count) * sizeof(float));
-            }
-          }
+    fill_padded<float, 1>(p, p.in_channels, s, padded, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
+      return image[(c * p.in_h + h) * p.in_w + w];
+    });
+    for_each_block(p.out_h, p.out_w, s.cols, [&](const Block& block) {
+      for (std::int64_t q = 0; q < panels; ++q) {
+        __m256 acc[kConvPanel][2];
+        micro_f32(offsets, padded + block.x_offset, block.half_step, packed.weights.data() + q * panel_stride,
+                  packed.bias.data() + q * kConvPanel, acc);
+        for (int r = 0; r < kConvPanel; ++r) {
+          const std::int64_t oc = q * kConvPanel + r;
+          if (oc >= packed.out_channels) break;
+          for (int h = 0; h < 2; ++h)
+            if (block.count[h]) store_f32(acc[r][h], packed.activation, block.count[h], out + oc * plane + block.y_offset[h]);
         }
       }
-    }
+    });
   }
 }
 
 template <typename TW>
-PackedConvQ pack_conv_q(std::int64_t out_channels, std::int64_t taps, std::span<const TW> weight,
+PackedConvQ pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
                         std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
                         std::int32_t x_zero_point, const Requantizer& requantizer) {
   PackedConvQ packed;
-  packed.out_channels = out_channels;
-  packed.taps = taps;
-  packed.tap_pairs = (taps + 1) / 2;
+  packed.geometry = geometry;
+  packed.out_channels = geometry.out_channels;
+  const std::int64_t out_channels = packed.out_channels, window = geometry.kernel_h * geometry.kernel_w;
+  packed.taps = geometry.in_channels * window;
+  const std::int64_t taps = packed.taps;
+  // Tap k = (ic, kh, kw) goes to pair (ic / 2, kh, kw), element ic % 2: the
+  // padded image interleaves channel pairs, so one 32-bit lane holds both.
+  packed.tap_pairs = (geometry.in_channels + 1) / 2 * window;
+  auto slot_of = [&](std::int64_t k) -> std::pair<std::int64_t, std::int64_t> {
+    const std::int64_t ic = k / window, tap = k % window;
+    return {(ic / 2) * window + tap, ic % 2};
+  };
   packed.x_zero_point = x_zero_point;
   packed.mode = requantizer.mode;
   packed.zero_point = requantizer.zero_point;
@@ -167,7 +242,8 @@ PackedConvQ pack_conv_q(std::int64_t out_channels, std::int64_t taps, std::span<
     std::int64_t bound = bias.empty() ? 0 : std::abs(static_cast<std::int64_t>(bias[c]));
     for (std::int64_t k = 0; k < taps; ++k) {
       const std::int32_t wv = static_cast<std::int32_t>(weight[static_cast<std::size_t>(oc * taps + k)]) - w_zp;
-      packed.weights[static_cast<std::size_t>(((panel * packed.tap_pairs + k / 2) * kConvPanel + lane) * 2 + k % 2)] =
+      const auto [pair, element] = slot_of(k);
+      packed.weights[static_cast<std::size_t>(((panel * packed.tap_pairs + pair) * kConvPanel + lane) * 2 + element)] =
           static_cast<std::int16_t>(wv);
       bound += std::abs(wv) * max_x;
     }
@@ -224,99 +300,103 @@ inline __m128i pack16(__m256i a, __m256i b) {
   else return _mm_packs_epi16(lo, hi);
 }
 
+// Requantizes the 16 accumulators of output channel oc for one block (a0 and
+// a1: its two halves) and stores the valid positions of each half as TY.
+template <typename TY>
+inline void requantize_store(const PackedConvQ& packed, std::int64_t oc, __m256i a0, __m256i a1, const Block& block, TY* plane) {
+  const std::size_t c = static_cast<std::size_t>(oc);
+  const __m256i zp = _mm256_set1_epi32(packed.zero_point);
+  __m256i q0, q1;
+  if (packed.mode == quant::RequantMode::fixed_point && !packed.fixed_fits_int32) {
+    alignas(32) std::int32_t a[kLanes];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(a), a0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(a + 8), a1);
+    const quant::FixedMultiplier fm{packed.m0[c], packed.shift[c]};
+    for (auto& v : a) v = quant::requantize_fixed(v, fm, packed.zero_point, packed.qmin, packed.qmax);
+    q0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
+    q1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + 8));
+  } else if (packed.mode == quant::RequantMode::fixed_point) {
+    const __m256i m0 = _mm256_set1_epi64x(packed.m0[c]);
+    const int n_shift = packed.shift[c];
+    const __m128i shift = _mm_cvtsi32_si128(n_shift);
+    const __m256i round = _mm256_set1_epi64x(1ll << (n_shift - 1));
+    const __m256i sign_shifted = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull >> n_shift));
+    const __m256i qmin = _mm256_set1_epi32(packed.qmin), qmax = _mm256_set1_epi32(packed.qmax);
+    q0 = requantize_fixed8(a0, m0, shift, round, sign_shifted, zp, qmin, qmax);
+    q1 = requantize_fixed8(a1, m0, shift, round, sign_shifted, zp, qmin, qmax);
+  } else {
+    const __m256 m = _mm256_set1_ps(packed.multipliers[c]);
+    const __m256 lo = _mm256_set1_ps(static_cast<float>(packed.qmin - packed.zero_point));
+    const __m256 hi = _mm256_set1_ps(static_cast<float>(packed.qmax - packed.zero_point));
+    q0 = requantize_float8(a0, m, lo, hi, zp);
+    q1 = requantize_float8(a1, m, lo, hi, zp);
+  }
+  alignas(16) TY bytes[kLanes];
+  _mm_store_si128(reinterpret_cast<__m128i*>(bytes), pack16<TY>(q0, q1));
+  for (int h = 0; h < 2; ++h)
+    if (block.count[h]) std::memcpy(plane + block.y_offset[h], bytes + 8 * h, static_cast<std::size_t>(block.count[h]));
+}
+
+// Integer micro-kernel on the channel-pair-interleaved padded image: one
+// panel x one block, one vpmaddwd per (tap pair, channel, half).
+inline void micro_q(const std::vector<std::int64_t>& offsets, const std::int16_t* x, std::int64_t half_step,
+                    const std::int16_t* w, const std::int32_t* bias, __m256i (&out)[kConvPanel][2]) {
+  __m256i acc[kConvPanel][2];  // locals until the end, as in micro_f32
+  for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm256_set1_epi32(bias[r]);
+  for (const std::int64_t offset : offsets) {
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + offset * 2));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + (offset + half_step) * 2));
+    for (int r = 0; r < kConvPanel; ++r) {
+      std::int32_t pair;
+      std::memcpy(&pair, w + r * 2, sizeof pair);
+      const __m256i wv = _mm256_set1_epi32(pair);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x0, wv));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x1, wv));
+    }
+    w += kConvPanel * 2;
+  }
+  for (int r = 0; r < kConvPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
+}
+
 }  // namespace
 
 template <typename TX, typename TY>
 void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const TX* x, TY* y) {
-  const std::int64_t plane = p.out_h * p.out_w, pairs = packed.tap_pairs;
-  const std::int64_t tile_rows = rows_per_tile(p), t_pad = round_up(tile_rows * p.out_w, kLanes);
-  std::int16_t* col = scratch<std::int16_t>(static_cast<std::size_t>(pairs * t_pad * 2));
-  const std::int32_t x_zp = packed.x_zero_point;
-  const auto transform = [x_zp](TX v) { return static_cast<std::int16_t>(static_cast<std::int32_t>(v) - x_zp); };
+  const PaddedShape s = padded_shape(p);
+  const std::int64_t pairs = (p.in_channels + 1) / 2;
+  std::int16_t* padded = scratch<std::int16_t>(static_cast<std::size_t>(pairs * p.stride_h * p.stride_w * s.plane() * 2));
+  const std::vector<std::int64_t> offsets = tap_offsets(p, s, pairs);
+  const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_pairs * kConvPanel * 2;
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
-  const bool fixed = packed.mode == quant::RequantMode::fixed_point;
-  const bool vector_epilogue = !fixed || packed.fixed_fits_int32;
-  const __m256i zp = _mm256_set1_epi32(packed.zero_point);
-  const __m256i qmin = _mm256_set1_epi32(packed.qmin), qmax = _mm256_set1_epi32(packed.qmax);
-  const __m256 lo = _mm256_set1_ps(static_cast<float>(packed.qmin - packed.zero_point));
-  const __m256 hi = _mm256_set1_ps(static_cast<float>(packed.qmax - packed.zero_point));
-  if (packed.taps % 2) {  // the last pair's second tap multiplies a zero weight; keep it a defined 0
-    for (std::int64_t t = 0; t < t_pad; ++t) col[((pairs - 1) * t_pad + t) * 2 + 1] = 0;
-  }
+  const std::int32_t x_zp = packed.x_zero_point;
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const TX* image = x + n * p.in_channels * p.in_h * p.in_w;
     TY* out = y + n * packed.out_channels * plane;
-    for (std::int64_t row0 = 0; row0 < p.out_h; row0 += tile_rows) {
-      const std::int64_t rows = std::min(tile_rows, p.out_h - row0), positions = rows * p.out_w;
-      im2col_rows<2>(p, image, row0, rows, t_pad, col, transform);
-      for (std::int64_t panel = 0; panel < panels; ++panel) {
-        const std::int16_t* w = packed.weights.data() + panel * pairs * kConvPanel * 2;
-        for (std::int64_t t0 = 0; t0 < positions; t0 += kLanes) {
-          __m256i acc[kConvPanel][2];
-          for (int r = 0; r < kConvPanel; ++r)
-            acc[r][0] = acc[r][1] = _mm256_set1_epi32(packed.bias[static_cast<std::size_t>(panel * kConvPanel + r)]);
-          const std::int16_t* c = col + t0 * 2;
-          for (std::int64_t k = 0; k < pairs; ++k, c += t_pad * 2) {
-            const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c));
-            const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + 16));
-            const std::int16_t* wk = w + k * kConvPanel * 2;
-            for (int r = 0; r < kConvPanel; ++r) {
-              std::int32_t pair;
-              std::memcpy(&pair, wk + r * 2, sizeof pair);
-              const __m256i wv = _mm256_set1_epi32(pair);
-              acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x0, wv));
-              acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x1, wv));
-            }
-          }
-          // x0 holds positions t0..t0+7 in order (one tap pair per 32-bit lane),
-          // so acc[r][0] is positions t0..t0+7 and acc[r][1] t0+8..t0+15.
-          const std::int64_t count = std::min(kLanes, positions - t0);
-          for (int r = 0; r < kConvPanel; ++r) {
-            const std::int64_t oc = panel * kConvPanel + r;
-            if (oc >= packed.out_channels) break;
-            const std::size_t c_index = static_cast<std::size_t>(oc);
-            __m256i q0, q1;
-            if (!vector_epilogue) {
-              alignas(32) std::int32_t a[kLanes];
-              _mm256_store_si256(reinterpret_cast<__m256i*>(a), acc[r][0]);
-              _mm256_store_si256(reinterpret_cast<__m256i*>(a + 8), acc[r][1]);
-              const quant::FixedMultiplier fm{packed.m0[c_index], packed.shift[c_index]};
-              for (auto& v : a) v = quant::requantize_fixed(v, fm, packed.zero_point, packed.qmin, packed.qmax);
-              q0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
-              q1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + 8));
-            } else if (fixed) {
-              const __m256i m0 = _mm256_set1_epi64x(packed.m0[c_index]);
-              const int n_shift = packed.shift[c_index];
-              const __m128i shift = _mm_cvtsi32_si128(n_shift);
-              const __m256i round = _mm256_set1_epi64x(1ll << (n_shift - 1));
-              const __m256i sign_shifted = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull >> n_shift));
-              q0 = requantize_fixed8(acc[r][0], m0, shift, round, sign_shifted, zp, qmin, qmax);
-              q1 = requantize_fixed8(acc[r][1], m0, shift, round, sign_shifted, zp, qmin, qmax);
-            } else {
-              const __m256 m = _mm256_set1_ps(packed.multipliers[c_index]);
-              q0 = requantize_float8(acc[r][0], m, lo, hi, zp);
-              q1 = requantize_float8(acc[r][1], m, lo, hi, zp);
-            }
-            const __m128i bytes = pack16<TY>(q0, q1);
-            TY* dst = out + oc * plane + row0 * p.out_w + t0;
-            if (count == kLanes) {
-              _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), bytes);
-            } else {
-              alignas(16) TY tmp[kLanes];
-              _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-              std::memcpy(dst, tmp, static_cast<std::size_t>(count));
-            }
-          }
+    // Element (c, h, w) is x - x_zp; a missing odd channel and the border are
+    // 0, exactly as padding with x_zp contributes nothing.
+    fill_padded<std::int16_t, 2>(p, pairs, s, padded, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
+      return c < p.in_channels ? static_cast<std::int16_t>(static_cast<std::int32_t>(image[(c * p.in_h + h) * p.in_w + w]) - x_zp)
+                               : std::int16_t{0};
+    });
+    for_each_block(p.out_h, p.out_w, s.cols, [&](const Block& block) {
+      for (std::int64_t q = 0; q < panels; ++q) {
+        __m256i acc[kConvPanel][2];
+        micro_q(offsets, padded + block.x_offset * 2, block.half_step, packed.weights.data() + q * panel_stride,
+                packed.bias.data() + q * kConvPanel, acc);
+        for (int r = 0; r < kConvPanel; ++r) {
+          const std::int64_t oc = q * kConvPanel + r;
+          if (oc >= packed.out_channels) break;
+          requantize_store<TY>(packed, oc, acc[r][0], acc[r][1], block, out + oc * plane);
         }
       }
-    }
+    });
   }
 }
 
-template PackedConvQ pack_conv_q<std::uint8_t>(std::int64_t, std::int64_t, std::span<const std::uint8_t>,
+template PackedConvQ pack_conv_q<std::uint8_t>(const Conv2DParams&, std::span<const std::uint8_t>,
                                                std::span<const std::int32_t>, std::span<const std::int32_t>,
                                                std::int32_t, const Requantizer&);
-template PackedConvQ pack_conv_q<std::int8_t>(std::int64_t, std::int64_t, std::span<const std::int8_t>,
+template PackedConvQ pack_conv_q<std::int8_t>(const Conv2DParams&, std::span<const std::int8_t>,
                                               std::span<const std::int32_t>, std::span<const std::int32_t>,
                                               std::int32_t, const Requantizer&);
 template void qlinear_conv_avx2<std::uint8_t, std::uint8_t>(const Conv2DParams&, const PackedConvQ&, const std::uint8_t*, std::uint8_t*);

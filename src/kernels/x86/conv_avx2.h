@@ -6,12 +6,15 @@
 // path uses fused multiply-adds).
 //
 // How they are fast: weights are packed once (at prepare time) into panels of
-// 4 output channels; per image, output positions are taken in tiles of about
-// 64 (whole output rows) whose im2col columns stay in L1; a 4-channel x
-// 16-position micro-kernel keeps 8 accumulators in registers over all taps.
+// 4 output channels. Per image, the input is copied once into a zero-bordered
+// buffer split into stride x stride phase planes, so every tap of 16
+// neighbouring outputs is one contiguous load, for any stride (no im2col).
+// Micro-kernels keep 8 accumulators in registers over all taps (4 channels x
+// 16 positions, or 8 channels x 8 positions for narrow images).
 // The int8 path keeps (x - x_zp) and (w - w_zp) as int16 and multiplies pairs
 // of taps with vpmaddwd, which is exact (no saturation, unlike vpmaddubsw),
-// then requantizes in registers and stores 8-bit outputs directly.
+// then requantizes in registers and stores 8-bit outputs directly; taps are
+// paired by input channel (ic, ic + 1 at the same kh, kw).
 //
 // Only call these when cpu_features().avx2 is true: this file's code is
 // compiled with -mavx2 -mfma.
@@ -27,19 +30,22 @@ namespace tinyq::kernels::x86 {
 inline constexpr std::int64_t kConvPanel = 4;  // output channels per micro-kernel panel
 
 // Float convolution, group 1. weights: [panels][taps][4], zero-padded channels.
+// `geometry` needs in/out channels, kernel size, strides, dilations and pads.
 struct PackedConvF32 {
+  Conv2DParams geometry;
   std::int64_t out_channels = 0, taps = 0;
   std::vector<float> weights, bias;
   Activation activation;
 };
-PackedConvF32 pack_conv_f32(std::int64_t out_channels, std::int64_t taps, std::span<const float> weight,
-                            std::span<const float> bias, Activation activation);
+PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
+                            Activation activation);
 // p: the full geometry (batch, sizes); x: NCHW input; y: NCHW output.
 void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y);
 
 // Quantized convolution (QLinearConv), group 1, any of u8/s8 activations and
-// weights. weights: (w - w_zp) as int16, [panels][taps/2][4][2] (tap pairs).
+// weights. weights: (w - w_zp) as int16, [panels][tap pairs][4][2].
 struct PackedConvQ {
+  Conv2DParams geometry;
   std::int64_t out_channels = 0, taps = 0, tap_pairs = 0;
   std::vector<std::int16_t> weights;
   std::vector<std::int32_t> bias;
@@ -55,7 +61,7 @@ struct PackedConvQ {
   bool fixed_fits_int32 = true;
 };
 template <typename TW>
-PackedConvQ pack_conv_q(std::int64_t out_channels, std::int64_t taps, std::span<const TW> weight,
+PackedConvQ pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
                         std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
                         std::int32_t x_zero_point, const Requantizer& requantizer);
 template <typename TX, typename TY>

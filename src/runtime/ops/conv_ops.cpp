@@ -49,8 +49,10 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
       (!has_bias || graph.is_initializer(node.inputs[2]))) {
     const Tensor& w = graph.initializer(node.inputs[1]);
     const Shape ws = w.shape();
+    kernels::Conv2DParams geometry = base;
+    geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
     const auto packed = std::make_shared<const kernels::x86::PackedConvF32>(kernels::x86::pack_conv_f32(
-        ws[0], ws[1] * ws[2] * ws[3], w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
+        geometry, w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
         activation));
     return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
               const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());

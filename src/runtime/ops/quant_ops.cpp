@@ -171,11 +171,13 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
     const Shape ws = w.shape();
     const std::span<const std::int32_t> bias =
         has_bias ? graph.initializer(node.inputs[8]).data<std::int32_t>() : std::span<const std::int32_t>{};
+    kernels::Conv2DParams geometry = q.geometry;
+    geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
     std::shared_ptr<const kernels::x86::PackedConvQ> packed;
     dispatch_8bit(w.dtype(), node, [&](auto w_type) {
       using TW = decltype(w_type);
       packed = std::make_shared<const kernels::x86::PackedConvQ>(kernels::x86::pack_conv_q<TW>(
-          ws[0], ws[1] * ws[2] * ws[3], w.data<TW>(), q.w_zero_points, bias, q.x_zero_point, q.requantizer));
+          geometry, w.data<TW>(), q.w_zero_points, bias, q.x_zero_point, q.requantizer));
     });
     dispatch_operands(graph.value(node.inputs[0]).dtype, w.dtype(), node, [](auto, auto) {});  // same type checks as below
     return {[geometry = q.geometry, packed, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
