@@ -1,0 +1,254 @@
+// Every fast kernel against its reference kernel (the executable spec):
+// integer paths bit for bit, float within 1e-5 relative. Random geometries,
+// zero points, per-channel scales and saturating multipliers from a seeded
+// generator; a failure prints the case. Skipped, with a message, where the
+// CPU lacks the ISA (the reference kernels are then what runs).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu_features.h"
+#include "kernels/reference/conv.h"
+#include "kernels/reference/quantized.h"
+#include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/quantized_avx2.h"
+
+namespace tinyq::kernels {
+namespace {
+
+#define REQUIRE_AVX2()                                                                                  \
+  if (!cpu_features().avx2) GTEST_SKIP() << "this CPU has no AVX2+FMA: the x86-avx2 kernels never run here"
+
+std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t dilation, std::int64_t pad_before,
+                      std::int64_t pad_after) {
+  return (in + pad_before + pad_after - (k - 1) * dilation - 1) / stride + 1;
+}
+
+// Builder for one convolution case; run_f32 / run_q compare fast with reference.
+class FastConvTester {
+ public:
+  FastConvTester& batch(std::int64_t n) { p_.batch = n; return *this; }
+  FastConvTester& channels(std::int64_t in, std::int64_t out) { p_.in_channels = in, p_.out_channels = out; return *this; }
+  FastConvTester& input(std::int64_t h, std::int64_t w) { p_.in_h = h, p_.in_w = w; return *this; }
+  FastConvTester& kernel(std::int64_t h, std::int64_t w) { p_.kernel_h = h, p_.kernel_w = w; return *this; }
+  FastConvTester& stride(std::int64_t h, std::int64_t w) { p_.stride_h = h, p_.stride_w = w; return *this; }
+  FastConvTester& dilation(std::int64_t d) { p_.dilation_h = p_.dilation_w = d; return *this; }
+  FastConvTester& pads(std::int64_t top, std::int64_t left, std::int64_t bottom, std::int64_t right) {
+    p_.pad_top = top, p_.pad_left = left, pad_bottom_ = bottom, pad_right_ = right;
+    return *this;
+  }
+  FastConvTester& seed(unsigned s) { rng_.seed(s); return *this; }
+
+  std::string describe() const {
+    std::ostringstream o;
+    o << "N" << p_.batch << " C" << p_.in_channels << "->" << p_.out_channels << " in " << p_.in_h << "x" << p_.in_w << " k "
+      << p_.kernel_h << "x" << p_.kernel_w << " stride " << p_.stride_h << "," << p_.stride_w << " dil " << p_.dilation_h
+      << " pads " << p_.pad_top << "," << p_.pad_left << "," << pad_bottom_ << "," << pad_right_;
+    return o.str();
+  }
+
+  void run_f32(Activation act) {
+    Conv2DParams p = complete();
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<float> x(static_cast<std::size_t>(p.batch * p.in_channels * p.in_h * p.in_w));
+    std::vector<float> w(static_cast<std::size_t>(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w));
+    std::vector<float> b(static_cast<std::size_t>(p.out_channels));
+    for (auto& v : x) v = u(rng_);
+    for (auto& v : w) v = u(rng_);
+    for (auto& v : b) v = u(rng_);
+    std::vector<float> ref(static_cast<std::size_t>(p.batch * p.out_channels * p.out_h * p.out_w)), fast(ref.size(), NAN);
+    conv2d_f32(p, x, w, b, ref, act);
+    const auto packed = x86::pack_conv_f32(p, w, b, act);
+    x86::conv2d_f32_avx2(p, packed, x.data(), fast.data());
+    // Relative to the size of the sum's terms, which bounds the rounding of any order.
+    const double scale = static_cast<double>(p.in_channels * p.kernel_h * p.kernel_w);
+    for (std::size_t i = 0; i < ref.size(); ++i)
+      ASSERT_NEAR(fast[i], ref[i], 1e-5 * scale) << describe() << " at output " << i;
+  }
+
+  // TX activations, TW weights, TY outputs; per_channel weight scales; fixed: requant mode.
+  template <typename TX, typename TW, typename TY>
+  void run_q(bool per_channel, bool fixed) {
+    Conv2DParams p = complete();
+    auto draw = [&](auto lo, auto hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); };
+    std::vector<TX> x(static_cast<std::size_t>(p.batch * p.in_channels * p.in_h * p.in_w));
+    std::vector<TW> w(static_cast<std::size_t>(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w));
+    for (auto& v : x) v = static_cast<TX>(draw(std::numeric_limits<TX>::min(), std::numeric_limits<TX>::max()));
+    for (auto& v : w) v = static_cast<TW>(draw(std::numeric_limits<TW>::min(), std::numeric_limits<TW>::max()));
+    const std::int32_t x_zp = draw(std::numeric_limits<TX>::min(), std::numeric_limits<TX>::max());
+    const std::size_t channels = per_channel ? static_cast<std::size_t>(p.out_channels) : 1;
+    std::vector<std::int32_t> w_zp(channels), bias(static_cast<std::size_t>(p.out_channels));
+    for (auto& v : w_zp) v = std::is_same_v<TW, std::int8_t> ? 0 : draw(0, 255);
+    for (auto& v : bias) v = draw(-20000, 20000);
+    Requantizer r;
+    r.mode = fixed ? quant::RequantMode::fixed_point : quant::RequantMode::float_multiplier;
+    // Multipliers from tiny to large enough that many outputs saturate.
+    std::uniform_real_distribution<float> log_m(-18.f, -4.f);
+    for (std::size_t c = 0; c < channels; ++c) {
+      const float m = std::exp2(log_m(rng_));
+      r.multipliers.push_back(m);
+      r.fixed.push_back(quant::to_fixed_multiplier(m));
+    }
+    r.zero_point = draw(std::numeric_limits<TY>::min(), std::numeric_limits<TY>::max());
+    r.qmin = std::numeric_limits<TY>::min();
+    r.qmax = std::numeric_limits<TY>::max();
+
+    const std::size_t outputs = static_cast<std::size_t>(p.batch * p.out_channels * p.out_h * p.out_w);
+    std::vector<std::int32_t> acc(outputs);
+    std::vector<TY> ref(outputs), fast(outputs);
+    qlinear_conv_accumulate<TX, TW>(p, x, x_zp, w, w_zp, bias, acc);
+    requantize_channels<TY>(p.batch, p.out_channels, p.out_h * p.out_w, acc, r, ref);
+    const auto packed = x86::pack_conv_q<TW>(p, std::span<const TW>(w), w_zp, bias, x_zp, r);
+    x86::qlinear_conv_avx2<TX, TY>(p, packed, x.data(), fast.data());
+    for (std::size_t i = 0; i < outputs; ++i)
+      ASSERT_EQ(static_cast<int>(fast[i]), static_cast<int>(ref[i]))
+          << describe() << (per_channel ? " per-channel" : " per-tensor") << (fixed ? " fixed" : " float")
+          << " x_zp " << x_zp << " y_zp " << r.zero_point << " at output " << i << " (accumulator " << acc[i] << ")";
+  }
+
+ private:
+  Conv2DParams complete() const {
+    Conv2DParams p = p_;
+    p.out_h = out_size(p.in_h, p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, pad_bottom_);
+    p.out_w = out_size(p.in_w, p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, pad_right_);
+    return p;
+  }
+  Conv2DParams p_;
+  std::int64_t pad_bottom_ = 0, pad_right_ = 0;
+  std::mt19937 rng_{1234};
+};
+
+// Named geometries: ResNet8's layers, odd channel counts (an unpaired input
+// channel), narrow and wide rows (both block layouts and partial blocks),
+// strides 2 and 3, dilation, asymmetric and large pads.
+struct ConvCase {
+  const char* name;
+  std::int64_t n, cin, cout, h, w, kh, kw, sh, sw, dil, pt, pl, pb, pr;
+};
+const ConvCase kConvCases[] = {
+    {"resnet8_first", 1, 3, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"resnet8_stage1", 2, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"resnet8_stride2_same", 1, 16, 32, 32, 32, 3, 3, 2, 2, 1, 0, 0, 1, 1},
+    {"resnet8_shortcut_1x1_stride2", 1, 32, 64, 16, 16, 1, 1, 2, 2, 1, 0, 0, 0, 0},
+    {"resnet8_stage3", 1, 64, 64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"dense_as_1x1", 3, 64, 10, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+    {"odd_channels_partial_panel", 1, 5, 7, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"wide_row_partial_block", 1, 4, 6, 5, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"narrow_odd_rows", 2, 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"stride3_kernel5_asymmetric", 1, 6, 9, 23, 29, 5, 5, 3, 3, 1, 2, 1, 0, 2},
+    {"stride2_by_1", 1, 3, 4, 12, 20, 3, 3, 2, 1, 1, 1, 0, 1, 1},
+    {"dilation2", 1, 4, 8, 19, 21, 3, 3, 1, 1, 2, 2, 2, 2, 2},
+    {"rectangular_kernel_big_pads", 1, 2, 3, 6, 18, 2, 4, 1, 2, 1, 3, 4, 2, 5},
+    {"valid_no_padding", 1, 8, 12, 16, 16, 3, 3, 1, 1, 1, 0, 0, 0, 0},
+};
+
+FastConvTester tester_for(const ConvCase& c, unsigned seed) {
+  return FastConvTester().batch(c.n).channels(c.cin, c.cout).input(c.h, c.w).kernel(c.kh, c.kw).stride(c.sh, c.sw)
+      .dilation(c.dil).pads(c.pt, c.pl, c.pb, c.pr).seed(seed);
+}
+
+TEST(FastConvF32, MatchesReferenceOnEveryCase) {
+  REQUIRE_AVX2();
+  unsigned seed = 1;
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE(c.name);
+    tester_for(c, seed++).run_f32({});
+    tester_for(c, seed++).run_f32({Activation::Kind::relu});
+    tester_for(c, seed++).run_f32({Activation::Kind::clip, -0.25f, 0.5f});
+  }
+}
+
+TEST(FastQLinearConv, BitExactForEveryTypeGranularityAndRequantMode) {
+  REQUIRE_AVX2();
+  unsigned seed = 100;
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE(c.name);
+    for (bool per_channel : {false, true})
+      for (bool fixed : {false, true}) {
+        tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::uint8_t>(per_channel, fixed);
+        tester_for(c, seed++).run_q<std::uint8_t, std::uint8_t, std::uint8_t>(per_channel, fixed);
+        tester_for(c, seed++).run_q<std::int8_t, std::int8_t, std::int8_t>(per_channel, fixed);
+        tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::int8_t>(per_channel, fixed);
+      }
+  }
+}
+
+TEST(FastQLinearConv, RandomGeometries) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(42);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int i = 0; i < 60; ++i) {
+    const int k = pick(1, 4), s = pick(1, 3), d = pick(1, 2);
+    ConvCase c{"random", pick(1, 2), pick(1, 12), pick(1, 13), pick(k * d, 24), pick(k * d, 40), k, pick(1, 4), s, pick(1, 3),
+               d, pick(0, 2), pick(0, 2), pick(0, 2), pick(0, 2)};
+    if (c.pt >= c.kh * c.dil || c.pl >= c.kw * c.dil) c.pt = c.pl = 0;  // keep every output touching the image
+    if (c.w < c.kw * c.dil) c.w = c.kw * c.dil;
+    auto t = tester_for(c, static_cast<unsigned>(1000 + i));
+    SCOPED_TRACE(t.describe());
+    t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0);
+    tester_for(c, static_cast<unsigned>(2000 + i)).run_f32({Activation::Kind::relu});
+  }
+}
+
+TEST(FastQuantizeLinear, BitExactIncludingTiesNanAndSaturation) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-400.f, 400.f);
+  std::vector<float> x(1003);
+  for (auto& v : x) v = u(rng);
+  // Ties at the chosen scale (x / 0.5 = k + 0.5), specials, the clamp edges.
+  const float special[] = {0.25f, 0.75f, -0.25f, -0.75f, 1.25f, NAN, INFINITY, -INFINITY, 127.75f, -64.25f, 0.f, -0.f};
+  std::copy(std::begin(special), std::end(special), x.begin());
+  for (std::int32_t zp : {0, 3, 128, 255}) {
+    std::vector<std::uint8_t> ref(x.size()), fast(x.size());
+    quantize_linear<std::uint8_t>(x, 0.5f, zp, ref);
+    x86::quantize_linear_avx2<std::uint8_t>(x, 0.5f, zp, fast);
+    EXPECT_EQ(fast, ref) << "u8 zero point " << zp;
+  }
+  for (std::int32_t zp : {-128, -5, 0, 127}) {
+    std::vector<std::int8_t> ref(x.size()), fast(x.size());
+    quantize_linear<std::int8_t>(x, 0.5f, zp, ref);
+    x86::quantize_linear_avx2<std::int8_t>(x, 0.5f, zp, fast);
+    EXPECT_EQ(fast, ref) << "s8 zero point " << zp;
+  }
+}
+
+template <typename T>
+void check_qlinear_add(std::mt19937& rng) {
+  std::uniform_int_distribution<int> q(std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+  std::uniform_real_distribution<float> s(0.001f, 0.2f);
+  for (int trial = 0; trial < 50; ++trial) {
+    QAddParams p;
+    p.a_scale = s(rng), p.b_scale = s(rng), p.c_scale = s(rng) * (trial % 5 == 0 ? 0.05f : 1.f);  // some saturate
+    p.a_zp = q(rng), p.b_zp = q(rng), p.c_zp = q(rng);
+    p.qmin = std::numeric_limits<T>::min(), p.qmax = std::numeric_limits<T>::max();
+    std::vector<T> a(517), b(517), ref(517), fast(517);
+    for (auto& v : a) v = static_cast<T>(q(rng));
+    for (auto& v : b) v = static_cast<T>(q(rng));
+    qlinear_add<T>(p, a, b, ref);
+    x86::qlinear_add_avx2<T>(p, a, b, fast);
+    ASSERT_EQ(fast, ref) << "trial " << trial << " scales " << p.a_scale << " " << p.b_scale << " " << p.c_scale;
+  }
+}
+
+TEST(FastQLinearAdd, BitExactWithTheReferenceFloatRule) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(11);
+  check_qlinear_add<std::uint8_t>(rng);
+  check_qlinear_add<std::int8_t>(rng);
+}
+
+TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {
+  EXPECT_EQ(parse_kernel_policy("auto"), KernelPolicy::auto_select);
+  EXPECT_EQ(parse_kernel_policy("reference"), KernelPolicy::reference);
+  EXPECT_THROW(parse_kernel_policy("fast"), Error);
+  EXPECT_FALSE(use_avx2(KernelPolicy::reference));
+}
+
+}  // namespace
+}  // namespace tinyq::kernels
