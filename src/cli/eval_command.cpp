@@ -1,5 +1,6 @@
 // tinyq eval: top-1 accuracy, per-class accuracy, confusion matrix, EEMBC AUC
 // and throughput of a model on CIFAR-10.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -94,6 +95,8 @@ void run_eval(const EvalOptions& o) {
   po.batch = o.batch;
   po.threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   po.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
+  std::vector<double> batch_seconds;
+  po.batch_seconds = &batch_seconds;
   const auto start = std::chrono::steady_clock::now();
   const Tensor outputs = eval::predict(executor, images, po);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -126,6 +129,12 @@ void run_eval(const EvalOptions& o) {
     j["batch"] = po.batch;
     j["requant"] = o.requant;
     j["kernels"] = o.kernels;
+    // Wall time per batch (with --batch 1 --threads 1: the latency of one image).
+    std::sort(batch_seconds.begin(), batch_seconds.end());
+    auto percentile = [&](double q) {
+      return 1e3 * batch_seconds[std::min(batch_seconds.size() - 1, static_cast<std::size_t>(q * static_cast<double>(batch_seconds.size())))];
+    };
+    if (!batch_seconds.empty()) j["batch_latency_ms"] = {{"median", percentile(0.5)}, {"p99", percentile(0.99)}};
     write_file_atomically(o.json_path, j.dump(2) + "\n");
   }
 }

@@ -1,6 +1,7 @@
 #include "eval/evaluate.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 
 #include "core/error.h"
@@ -20,10 +21,13 @@ std::map<std::string, Tensor> predict_tensors(const runtime::Executor& executor,
   // each batch writes its own rows, so results do not depend on the thread count.
   parallel_for(batches, options.threads, [&](std::size_t b) {
     const std::size_t begin = b * batch, count = std::min(batch, n - begin);
+    const auto start = std::chrono::steady_clock::now();
     std::map<std::string, Tensor> out;
     if (names.empty()) out[first_output] = executor.run({image_batch_f32(images, begin, count)}).at(0);
     else out = executor.run_with_taps({image_batch_f32(images, begin, count)}, names);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard lock(mutex);
+    if (options.batch_seconds) options.batch_seconds->push_back(seconds);
     for (auto& [name, y] : out) {
       if (y.shape().empty() || y.shape()[0] != static_cast<std::int64_t>(count))
         throw Error("tensor '" + name + "' " + shape_to_string(y.shape()) + " is not batch-major");

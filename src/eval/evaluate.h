@@ -15,6 +15,8 @@ struct PredictOptions {
   unsigned threads = 1;
   // Called after each finished batch with (images done, total), from one thread at a time.
   std::function<void(std::size_t, std::size_t)> progress;
+  // When set, receives the wall time of every batch (latency percentiles).
+  std::vector<double>* batch_seconds = nullptr;
 };
 
 // The model's first output for every image, in data-set order: f32 [N, K].
