@@ -44,6 +44,13 @@ PaddedShape padded_shape(const Conv2DParams& p) {
           p.out_w + ceil_div((p.kernel_w - 1) * p.dilation_w, p.stride_w) + kSlack};
 }
 
+// Elements to allocate for `units` channel units of G interleaved channels:
+// one extra row, because the second half of a block that pairs two output
+// rows reads one row past the last plane when out_h is odd (and discards it).
+std::size_t padded_elements(const PaddedShape& s, std::int64_t units, int G) {
+  return static_cast<std::size_t>((units * s.stride_h * s.stride_w * s.plane() + s.cols) * G);
+}
+
 // Offset (in positions) of tap (unit, kh, kw) from the output position's own
 // offset oh * cols + ow, for every tap in (unit, kh, kw) order.
 std::vector<std::int64_t> tap_offsets(const Conv2DParams& p, const PaddedShape& s, std::int64_t units) {
@@ -179,7 +186,7 @@ PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float>
 
 void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y) {
   const PaddedShape s = padded_shape(p);
-  float* padded = scratch<float>(static_cast<std::size_t>(p.in_channels * p.stride_h * p.stride_w * s.plane()));
+  float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
   const std::vector<std::int64_t> offsets = tap_offsets(p, s, p.in_channels);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
@@ -364,7 +371,7 @@ template <typename TX, typename TY>
 void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
   const std::int64_t pairs = (p.in_channels + 1) / 2;
-  std::int16_t* padded = scratch<std::int16_t>(static_cast<std::size_t>(pairs * p.stride_h * p.stride_w * s.plane() * 2));
+  std::int16_t* padded = scratch<std::int16_t>(padded_elements(s, pairs, 2));
   const std::vector<std::int64_t> offsets = tap_offsets(p, s, pairs);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_pairs * kConvPanel * 2;
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
