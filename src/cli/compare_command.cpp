@@ -12,6 +12,7 @@
 #include "core/assets.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "kernels/cpu_features.h"
 #include "core/npy.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
@@ -181,6 +182,12 @@ void run_compare(const CompareOptions& o) {
         report.onnxruntime_note = why;
       }
     }
+    const auto& cpu = kernels::cpu_features();
+    if (report.onnxruntime_note.empty() && !cpu.avx512_vnni && !cpu.avx_vnni)
+      report.onnxruntime_note =
+          "this CPU has no VNNI, so ONNX Runtime's u8 x s8 kernels use vpmaddubsw, whose 16-bit pair sums saturate: its "
+          "accuracy here is not the exact integer arithmetic ONNX specifies (tinyq's). --reduce-range (7-bit activations) "
+          "avoids the saturation; on VNNI CPUs ONNX Runtime equals tinyq";
 #ifdef TINYQ_HAS_TORCH
     const fs::path torch_dir = dir / "pytorch";
     fs::create_directories(torch_dir);

@@ -106,6 +106,7 @@ nlohmann::json report_json(const ComparisonReport& r) {
   j["pytorch"] = {{"accuracy", r.pytorch_accuracy ? nlohmann::json(*r.pytorch_accuracy) : nlohmann::json()},
                   {"accuracy_perf200", r.pytorch_perf200 ? nlohmann::json(*r.pytorch_perf200) : nlohmann::json()},
                   {"note", r.pytorch_note}};
+  j["onnxruntime_note"] = r.onnxruntime_note;
   j["tflite_int8"] = {{"reported", r.tflite_reported}, {"measured_upstream", r.tflite_measured}, {"quoted", true}};
   return j;
 }

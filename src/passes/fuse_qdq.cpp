@@ -54,7 +54,7 @@ bool same_constant(const Graph& g, ValueId a, ValueId b) {
 
 }  // namespace
 
-int fuse_qdq(Graph& graph) {
+int fuse_qdq(Graph& graph, FuseTarget target) {
   int fused = 0;
   std::vector<NodeId> doomed;
   for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {
@@ -77,6 +77,7 @@ int fuse_qdq(Graph& graph) {
     const auto [y_scale, y_zp] = params_of(graph, q);
 
     if ((is(node, "Conv") || is(node, "MatMul")) && node.inputs.size() >= 2) {
+      if (target == FuseTarget::onnxruntime_x86 && graph.value(dx.inputs[0]).dtype != DType::u8) continue;
       const Node* dq_w = dq_of(graph, node.inputs[1]);
       if (!dq_w || !graph.is_initializer(dq_w->inputs[0])) continue;
       const Node dw = *dq_w;

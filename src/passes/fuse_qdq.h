@@ -12,6 +12,14 @@ namespace tinyq::passes {
 //   DQ(x) -> MaxPool|Flatten|Reshape|Transpose -> Q, same scale and zero point
 //                                               =>  the op on the quantized tensor
 // Dequantize nodes left without readers are removed. Returns the number of fusions.
-int fuse_qdq(ir::Graph& graph);
+//
+// Which patterns fuse depends on the element type, as in ONNX Runtime's x86
+// CPU build: its Conv and MatMul selectors accept s8 activations only where
+// QDQIsInt8Allowed() (ARM builds), so on x86 an s8 Conv/MatMul stays
+// DQ -> float op -> Q, computed in float. Add, GlobalAveragePool and the data
+// movement ops fuse for u8 and s8 alike. `Target::qoperator` fuses everything
+// (what `quantize --format qop` writes, where the file itself says QLinearConv).
+enum class FuseTarget { onnxruntime_x86, qoperator };
+int fuse_qdq(ir::Graph& graph, FuseTarget target = FuseTarget::onnxruntime_x86);
 
 }  // namespace tinyq::passes

@@ -3,6 +3,7 @@
 #include "ir/verifier.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_activation.h"
+#include "passes/fold_constant_dequantize.h"
 #include "passes/fuse_qdq.h"
 
 namespace tinyq::passes {
@@ -10,6 +11,8 @@ namespace tinyq::passes {
 void optimize_for_inference(ir::Graph& graph, const OptimizeOptions& options) {
   // Quantized graphs first become what ONNX Runtime runs (QDQ -> QOperator).
   fuse_qdq(graph);
+  // What stays in float reads constant weights from here on.
+  fold_constant_dequantize(graph);
   if (options.fold_batchnorm) fold_batchnorm(graph);
   if (options.fuse_activations) fuse_activation(graph);
   ir::verify(graph);

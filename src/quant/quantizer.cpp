@@ -43,11 +43,15 @@ struct Plan {
 Plan plan_roles(const Graph& g, const QuantizeOptions& o) {
   Plan plan;
   plan.roles.assign(g.nodes().size(), Role::float_op);
-  const bool asymmetric = !o.symmetric_activation;
+  // A ReLU is free when the range [0, max] puts the zero point on the
+  // element type's minimum, where QuantizeLinear saturates negatives. Not so
+  // for symmetric ranges, nor for s8 reduced to [-64, 63] (the zero point is
+  // -64 but QuantizeLinear still clamps at -128).
+  const bool relu_absorbable = !o.symmetric_activation && (o.activation == DType::u8 || !o.reduce_range);
   for (std::size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& n = g.nodes()[i];
     Role role = Role::float_op;
-    if (is_conv(g, n) && (asymmetric || n.op_type == "Conv")) role = Role::conv;
+    if (is_conv(g, n) && (relu_absorbable || n.op_type == "Conv")) role = Role::conv;
     else if (is(n, "Add") && n.inputs.size() == 2 && !g.is_initializer(n.inputs[0]) && !g.is_initializer(n.inputs[1]) &&
              g.value(n.inputs[0]).shape == g.value(n.inputs[1]).shape)
       role = Role::add;
@@ -56,9 +60,7 @@ Plan plan_roles(const Graph& g, const QuantizeOptions& o) {
     if (plan.roles[i] == Role::absorbed_relu) continue;
     plan.roles[i] = role;
     if (role == Role::conv || role == Role::add || role == Role::global_pool) plan.output_of[static_cast<std::uint32_t>(i)] = n.outputs[0];
-    // An asymmetric range that starts at 0 saturates negatives to the zero
-    // point: a following ReLU is free.
-    if (role == Role::add && asymmetric) {
+    if (role == Role::add && relu_absorbable) {
       const auto readers = g.consumers(n.outputs[0]);
       if (readers.size() == 1 && !g.is_graph_output(n.outputs[0]) && is(g.node(readers[0]), "Relu")) {
         plan.roles[readers[0].index] = Role::absorbed_relu;
@@ -352,7 +354,7 @@ QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSourc
 }
 
 ir::Graph to_qoperator(ir::Graph qdq) {
-  passes::fuse_qdq(qdq);
+  passes::fuse_qdq(qdq, passes::FuseTarget::qoperator);
   return qdq;
 }
 

@@ -131,25 +131,55 @@ void for_each_block(std::int64_t out_h, std::int64_t out_w, std::int64_t cols, F
     }
 }
 
+// How many taps ONNX Runtime's SGEMM (MLAS) sums in one slice before adding
+// the slice to the output, for a GEMM of n output positions and k taps: MLAS
+// starts from 128 x 128 slices and trades the two strides while the other
+// dimension is small. Summing in the same slices (each from zero, then added)
+// makes tinyq's float convolutions round as ONNX Runtime's do where it runs
+// them through im2col + SGEMM (e.g. the float Conv of an s8 QDQ model).
+std::int64_t mlas_sgemm_stride_k(std::int64_t n, std::int64_t k) {
+  std::int64_t stride_n = 128, stride_k = 128;
+  if (n >= k) {
+    while (stride_k / 2 >= k) stride_n *= 2, stride_k /= 2;
+  } else {
+    while (stride_n > 16 && stride_n / 2 >= n) stride_k *= 2, stride_n /= 2;
+  }
+  return stride_k;
+}
+
 // Float micro-kernel: one panel (4 channels) x one block. Tap j reads
-// x + offsets[j] (and + half_step); w is the panel's weights, 4 per tap.
-inline void micro_f32(const std::vector<std::int64_t>& offsets, const float* x, std::int64_t half_step, const float* w,
-                      const float* bias, __m256 (&out)[kConvPanel][2]) {
+// x + offsets[j] (and + half_step); w is the panel's weights, 4 per tap. Taps
+// are summed in slices of `slice` from zero, slices added in order, the bias
+// last (the order of MLAS's SGEMM and its bias epilogue).
+inline void micro_f32(const std::vector<std::int64_t>& offsets, std::int64_t slice, const float* x, std::int64_t half_step,
+                      const float* w, const float* bias, __m256 (&out)[kConvPanel][2]) {
   // Accumulate in locals that never escape until the end: vector types may
   // alias float data, so writing through `out` in the loop would make the
   // compiler store every accumulator after every tap.
-  __m256 acc[kConvPanel][2];
-  for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm256_broadcast_ss(bias + r);
-  for (const std::int64_t offset : offsets) {
-    const __m256 x0 = _mm256_loadu_ps(x + offset), x1 = _mm256_loadu_ps(x + offset + half_step);
-    for (int r = 0; r < kConvPanel; ++r) {
-      const __m256 wv = _mm256_broadcast_ss(w + r);
-      acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);
+  __m256 total[kConvPanel][2];
+  for (int r = 0; r < kConvPanel; ++r) total[r][0] = total[r][1] = _mm256_setzero_ps();  // x + 0 == x
+  const std::int64_t taps = static_cast<std::int64_t>(offsets.size());
+  for (std::int64_t first = 0; first < taps; first += slice) {
+    const std::int64_t last = std::min(taps, first + slice);
+    __m256 acc[kConvPanel][2];
+    for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    const float* wk = w + first * kConvPanel;
+    for (std::int64_t j = first; j < last; ++j, wk += kConvPanel) {
+      const std::int64_t offset = offsets[static_cast<std::size_t>(j)];
+      const __m256 x0 = _mm256_loadu_ps(x + offset), x1 = _mm256_loadu_ps(x + offset + half_step);
+      for (int r = 0; r < kConvPanel; ++r) {
+        const __m256 wv = _mm256_broadcast_ss(wk + r);
+        acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);
+      }
     }
-    w += kConvPanel;
+    for (int r = 0; r < kConvPanel; ++r)
+      for (int h = 0; h < 2; ++h) total[r][h] = _mm256_add_ps(acc[r][h], total[r][h]);
   }
-  for (int r = 0; r < kConvPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
+  for (int r = 0; r < kConvPanel; ++r) {
+    const __m256 b = _mm256_broadcast_ss(bias + r);
+    out[r][0] = _mm256_add_ps(total[r][0], b), out[r][1] = _mm256_add_ps(total[r][1], b);
+  }
 }
 
 inline void store_f32(__m256 v, const Activation& act, std::int64_t count, float* dst) {
@@ -159,6 +189,49 @@ inline void store_f32(__m256 v, const Activation& act, std::int64_t count, float
   alignas(32) float tmp[8];
   _mm256_store_ps(tmp, v);
   std::memcpy(dst, tmp, static_cast<std::size_t>(count) * sizeof(float));
+}
+
+// A convolution with a single output position is a matrix-vector product,
+// which MLAS runs through its M=1 SGEMM kernel (SgemmKernelM1TransposeBAvx):
+// per output channel, 8 lane sums of separately rounded products, taps taken
+// 8 at a time in (ic, kh, kw) order, then reduced across lanes in an order
+// that depends on whether the channel falls in a group of 4, 2 or 1 of the
+// channel count. The bias is added afterwards. Mirrored here, lane for lane.
+void conv_f32_single_position(const PackedConvF32& packed, const float* column, float* out) {
+  const std::int64_t taps = packed.taps, channels = packed.out_channels;
+  auto lanes_of = [&](std::int64_t oc, float (&lane)[8]) {
+    for (float& l : lane) l = 0.f;
+    const float* w = packed.weights.data() + (oc / kConvPanel) * taps * kConvPanel + oc % kConvPanel;
+    for (std::int64_t k = 0; k < taps; ++k) {
+      const float product = column[k] * w[k * kConvPanel];
+      lane[k % 8] = lane[k % 8] + product;
+    }
+  };
+  auto finish = [&](std::int64_t oc, float sum) {
+    const float v = (sum + 0.f) + packed.bias[static_cast<std::size_t>(oc)];
+    const Activation& act = packed.activation;
+    out[oc] = act.kind == Activation::Kind::none ? v : act.apply(v);
+  };
+  std::int64_t oc = 0;
+  for (; oc + 4 <= channels; oc += 4)  // transpose, then add lanes 0+1, +2, +3 | 4+5, +6, +7, then the halves
+    for (std::int64_t r = 0; r < 4; ++r) {
+      float l[8];
+      lanes_of(oc + r, l);
+      finish(oc + r, (((l[0] + l[1]) + l[2]) + l[3]) + (((l[4] + l[5]) + l[6]) + l[7]));
+    }
+  if (channels - oc >= 2) {  // (2 + 0) + (6 + 4) and (3 + 1) + (7 + 5), then those two
+    for (std::int64_t r = 0; r < 2; ++r) {
+      float l[8];
+      lanes_of(oc + r, l);
+      finish(oc + r, ((l[2] + l[0]) + (l[6] + l[4])) + ((l[3] + l[1]) + (l[7] + l[5])));
+    }
+    oc += 2;
+  }
+  if (oc < channels) {  // two horizontal adds, then the halves
+    float l[8];
+    lanes_of(oc, l);
+    finish(oc, ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
+  }
 }
 
 }  // namespace
@@ -189,6 +262,8 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
   float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
   const std::vector<std::int64_t> offsets = tap_offsets(p, s, p.in_channels);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
+  const std::int64_t slice = mlas_sgemm_stride_k(plane, packed.taps);
+  std::vector<float> column(plane == 1 ? static_cast<std::size_t>(packed.taps) : 0);
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
@@ -196,10 +271,15 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
     fill_padded<float, 1>(p, p.in_channels, s, padded, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
       return image[(c * p.in_h + h) * p.in_w + w];
     });
+    if (plane == 1) {
+      for (std::size_t j = 0; j < column.size(); ++j) column[j] = padded[offsets[j]];
+      conv_f32_single_position(packed, column.data(), out);
+      continue;
+    }
     for_each_block(p.out_h, p.out_w, s.cols, [&](const Block& block) {
       for (std::int64_t q = 0; q < panels; ++q) {
         __m256 acc[kConvPanel][2];
-        micro_f32(offsets, padded + block.x_offset, block.half_step, packed.weights.data() + q * panel_stride,
+        micro_f32(offsets, slice, padded + block.x_offset, block.half_step, packed.weights.data() + q * panel_stride,
                   packed.bias.data() + q * kConvPanel, acc);
         for (int r = 0; r < kConvPanel; ++r) {
           const std::int64_t oc = q * kConvPanel + r;
