@@ -21,9 +21,7 @@
 #include "exporters/pytorch_source.h"
 #include "importers/load_model.h"
 #include "passes/optimize.h"
-#ifdef TINYQ_HAS_TORCH
 #include "exporters/torch_archive.h"
-#endif
 
 namespace tinyq::cli {
 namespace {
@@ -188,29 +186,30 @@ void run_compare(const CompareOptions& o) {
           "this CPU has no VNNI, so ONNX Runtime's u8 x s8 kernels use vpmaddubsw, whose 16-bit pair sums saturate: its "
           "accuracy here is not the exact integer arithmetic ONNX specifies (tinyq's). --reduce-range (7-bit activations) "
           "avoids the saturation; on VNNI CPUs ONNX Runtime equals tinyq";
-#ifdef TINYQ_HAS_TORCH
-    const fs::path torch_dir = dir / "pytorch";
-    fs::create_directories(torch_dir);
-    const std::string stem = "model";
-    const auto eager = exporters::to_eager_module(model, "Model");
-    write_file_atomically(torch_dir / (stem + ".py"), eager.source);
-    exporters::write_state_dict(eager.state_dict, torch_dir / (stem + "_state_dict.pt"));
-    std::string why;
-    if (auto out = run_peer("/usr/bin/python3 " + shell_quote(peers / "torch_ptq.py") + " " + shell_quote(torch_dir) + " " + stem + " " +
-                                shell_quote(calib.source) + " " + shell_quote(base.save_calib_indices) + " " + shell_quote(test_batch) + " " +
-                                shell_quote(perf_path),
-                            why)) {
-      const auto j = nlohmann::json::parse(out->substr(out->rfind('{')));
-      report.pytorch_accuracy = j.at("accuracy").get<double>();
-      report.pytorch_perf200 = j.at("accuracy_perf200").get<double>();
-      report.pytorch_note = "eager torch.ao.quantization, engine onednn, get_default_qconfig('onednn'), torch " +
-                            j.at("torch").get<std::string>() + ", same calibration images";
+    std::string torch_missing;
+    if (!exporters::torch_export_available(&torch_missing)) {
+      report.pytorch_note = "not run: " + torch_missing;
     } else {
-      report.pytorch_note = why;
+      const fs::path torch_dir = dir / "pytorch";
+      fs::create_directories(torch_dir);
+      const std::string stem = "model";
+      const auto eager = exporters::to_eager_module(model, "Model");
+      write_file_atomically(torch_dir / (stem + ".py"), eager.source);
+      exporters::write_state_dict(eager.state_dict, torch_dir / (stem + "_state_dict.pt"));
+      std::string why;
+      if (auto out = run_peer("/usr/bin/python3 " + shell_quote(peers / "torch_ptq.py") + " " + shell_quote(torch_dir) + " " + stem + " " +
+                                  shell_quote(calib.source) + " " + shell_quote(base.save_calib_indices) + " " + shell_quote(test_batch) + " " +
+                                  shell_quote(perf_path),
+                              why)) {
+        const auto j = nlohmann::json::parse(out->substr(out->rfind('{')));
+        report.pytorch_accuracy = j.at("accuracy").get<double>();
+        report.pytorch_perf200 = j.at("accuracy_perf200").get<double>();
+        report.pytorch_note = "eager torch.ao.quantization, engine onednn, get_default_qconfig('onednn'), torch " +
+                              j.at("torch").get<std::string>() + ", same calibration images";
+      } else {
+        report.pytorch_note = why;
+      }
     }
-#else
-    report.pytorch_note = "not run: tinyq was built without libtorch";
-#endif
   }
   write_file_atomically(dir / "report.md", eval::report_markdown(report));
   write_file_atomically(dir / "report.json", eval::report_json(report).dump(2) + "\n");

@@ -12,9 +12,7 @@
 #include "importers/load_model.h"
 #include "ir/verifier.h"
 #include "passes/fold_batchnorm.h"
-#ifdef TINYQ_HAS_TORCH
 #include "exporters/torch_archive.h"
-#endif
 
 namespace tinyq::cli {
 namespace {
@@ -66,22 +64,14 @@ void run_convert(const ConvertOptions& o) {
     const auto source_path = target(stem + ".py");
     write_file_atomically(source_path, eager.source);
     report(source_path, "PyTorch nn.Module source (class " + eager.class_name + ")");
-#ifdef TINYQ_HAS_TORCH
     const auto weights = target(stem + "_state_dict.pt");
     exporters::write_state_dict(eager.state_dict, weights);
     report(weights, "its state_dict (" + std::to_string(eager.state_dict.size()) + " tensors, torch.load)");
-#else
-    throw Error("this tinyq was built without libtorch: the state_dict cannot be written (install libtorch-dev and rebuild)");
-#endif
   }
   if (wants("torchscript")) {
-#ifdef TINYQ_HAS_TORCH
     const auto path = target(stem + ".torchscript.pt");
     exporters::write_torchscript(graph, path);
     report(path, "TorchScript archive (torch.jit.load)");
-#else
-    throw Error("this tinyq was built without libtorch: TorchScript export is unavailable (install libtorch-dev and rebuild)");
-#endif
   }
 }
 
