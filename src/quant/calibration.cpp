@@ -5,6 +5,9 @@
 #include <limits>
 
 #include "core/error.h"
+#include "kernels/cpu_features.h"
+#include "kernels/reference/statistics.h"
+#include "kernels/x86/statistics_avx2.h"
 
 namespace tinyq::quant {
 
@@ -28,12 +31,10 @@ void TensorObserver::grow_to(double absmax) {
 
 void TensorObserver::observe(std::span<const float> values) {
   if (values.empty()) return;
-  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-  for (float v : values) {
-    if (!std::isfinite(v)) throw Error("calibration: tensor '" + name_ + "' holds NaN or Inf; cannot choose a range");
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
+  const bool fast = kernels::cpu_features().avx2;
+  const kernels::ValueRange range = fast ? kernels::x86::value_range_avx2(values) : kernels::value_range(values);
+  if (!range.finite) throw Error("calibration: tensor '" + name_ + "' holds NaN or Inf; cannot choose a range");
+  const float lo = range.min, hi = range.max;
   if (count_ == 0) {
     min_ = lo, max_ = hi;
     avg_min_ = lo, avg_max_ = hi;
@@ -51,9 +52,8 @@ void TensorObserver::observe(std::span<const float> values) {
     return;
   }
   const double per_bin = static_cast<double>(histogram_.size()) / limit_;
-  const auto last = histogram_.size() - 1;
-  for (float v : values)
-    histogram_[std::min(static_cast<std::size_t>(std::abs(static_cast<double>(v)) * per_bin), last)]++;
+  if (fast) kernels::x86::accumulate_abs_histogram_avx2(values, per_bin, histogram_.size() - 1, histogram_.data());
+  else kernels::accumulate_abs_histogram(values, per_bin, histogram_.size() - 1, histogram_.data());
 }
 
 double entropy_threshold(const std::vector<std::uint64_t>& histogram, double width, int target_bins) {

@@ -345,10 +345,16 @@ QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSourc
 
   const IntRange ints = activation_int_range(options.activation, options.reduce_range);
   const int levels = ints.qmax - ints.qmin + 1;
+  // Choosing a range from a histogram (entropy, MSE) costs far more than
+  // reading min/max: one tensor per task, on every thread.
+  std::vector<std::pair<std::uint32_t, const TensorObserver*>> list;
+  for (const auto& [v, obs] : observers) list.emplace_back(v, &obs);
+  std::vector<Range> chosen(list.size());
+  parallel_for(list.size(), options.threads, [&](std::size_t i) { chosen[i] = choose_range(*list[i].second, options.calibration, levels); });
   std::map<std::uint32_t, Range> ranges, observed;
-  for (const auto& [v, obs] : observers) {
-    ranges[v] = choose_range(obs, options.calibration, levels);
-    observed[v] = {obs.min(), obs.max()};
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    ranges[list[i].first] = chosen[i];
+    observed[list[i].first] = {list[i].second->min(), list[i].second->max()};
   }
   return QdqBuilder(g, options, ranges).build(plan, observed);
 }

@@ -17,6 +17,7 @@
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
+#include "kernels/x86/statistics_avx2.h"
 
 namespace tinyq::kernels {
 namespace {
@@ -248,6 +249,43 @@ TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {
   EXPECT_EQ(parse_kernel_policy("reference"), KernelPolicy::reference);
   EXPECT_THROW(parse_kernel_policy("fast"), Error);
   EXPECT_FALSE(use_avx2(KernelPolicy::reference));
+}
+
+}  // namespace
+}  // namespace tinyq::kernels
+
+namespace tinyq::kernels {
+namespace {
+
+TEST(FastStatistics, RangeAndHistogramEqualTheReference) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 3.f);
+  for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 1000u, 4099u}) {
+    std::vector<float> x(n);
+    for (auto& v : x) v = normal(rng);
+    const ValueRange a = value_range(x), b = x86::value_range_avx2(x);
+    EXPECT_EQ(a.finite, b.finite);
+    if (n) {
+      EXPECT_EQ(a.min, b.min);
+      EXPECT_EQ(a.max, b.max);
+    }
+    // Bin edges: values exactly on a boundary and past the last bin.
+    if (n > 3) x[0] = 2.5f, x[1] = -2.5f, x[2] = 12.f;  // on a bin edge, and past the last bin (the observer keeps |x| * per_bin finite)
+    std::vector<std::uint64_t> ha(2048), hb(2048);
+    accumulate_abs_histogram(x, 2048 / 10.0, 2047, ha.data());
+    x86::accumulate_abs_histogram_avx2(x, 2048 / 10.0, 2047, hb.data());
+    EXPECT_EQ(ha, hb) << n << " values";
+  }
+  for (float bad : {NAN, INFINITY, -INFINITY}) {
+    std::vector<float> x(37, 1.f);
+    for (std::size_t at : {0u, 20u, 36u}) {
+      auto y = x;
+      y[at] = bad;
+      EXPECT_FALSE(value_range(y).finite);
+      EXPECT_FALSE(x86::value_range_avx2(y).finite) << "non-finite at " << at;
+    }
+  }
 }
 
 }  // namespace
