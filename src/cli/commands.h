@@ -34,6 +34,7 @@ struct QuantizeCliOptions {
   std::size_t calib_count = 1000;
   std::uint32_t calib_seed = 0;
   unsigned threads = 0;
+  std::string kernels = "auto";
 };
 struct CalibrationImages {
   eval::LabeledImages images;

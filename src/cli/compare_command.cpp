@@ -114,7 +114,7 @@ void run_compare(const CompareOptions& o) {
 
   auto evaluate = [&](ir::Graph graph, quant::RequantMode mode) {
     passes::optimize_for_inference(graph);
-    runtime::OpOptions options;
+    runtime::OpOptions options = op_options("float", o.quant.kernels);
     options.requant = mode;
     return eval::predict(runtime::Executor(std::move(graph), options), test, po);
   };

@@ -13,7 +13,7 @@ namespace tinyq::cli {
 
 void add_golden_command(CLI::App& app) {
   struct Options {
-    std::string model, out, data, requant = "float";
+    std::string model, out, data, requant = "float", kernels = "auto";
     std::int64_t image = 0, count = 1;
     std::vector<std::string> formats{"npy", "hex", "c"};
   };
@@ -26,6 +26,7 @@ void add_golden_command(CLI::App& app) {
   cmd->add_option("--requant", o->requant, "float (ONNX Runtime's rule) or fixed (integer-only)")->capture_default_str();
   cmd->add_option("--format", o->formats, "npy, hex, c")->delimiter(',')->capture_default_str();
   cmd->add_option("--data", o->data, "Folder with test_batch.bin (default: assets)");
+  add_kernels_option(cmd, o->kernels);
   cmd->callback([o] {
     for (const auto& f : o->formats)
       if (f != "npy" && f != "hex" && f != "c") throw Error("--format '" + f + "': expected npy, hex or c");
@@ -36,7 +37,9 @@ void add_golden_command(CLI::App& app) {
     for (std::int64_t i = 0; i < o->count; ++i) indices.push_back(o->image + i);
     const auto images = eval::select_images(all, indices);
     inspect::GoldenOptions go;
-    go.requant = op_options(o->requant).requant;
+    const runtime::OpOptions run_options = op_options(o->requant, o->kernels);
+    go.requant = run_options.requant;
+    go.kernels = run_options.kernels;
     go.formats = std::set<std::string>(o->formats.begin(), o->formats.end());
     go.image_indices = indices;
     for (auto l : images.labels) go.labels.push_back(l);

@@ -30,10 +30,12 @@ void add_quantization_options(CLI::App* cmd, QuantizeCliOptions& o) {
   cmd->add_option("--calib-indices", o.calib_indices, "Explicit .npy list of image indices (e.g. MLPerf's calibration_samples_idxs.npy)");
   cmd->add_option("--save-calib-indices", o.save_calib_indices, "Write the indices used as .npy");
   cmd->add_option("--threads", o.threads, "Calibration threads (default: all cores)");
+  add_kernels_option(cmd, o.kernels);
 }
 
 quant::QuantizeOptions to_quantize_options(const QuantizeCliOptions& o) {
   quant::QuantizeOptions q;
+  q.kernels = kernels::parse_kernel_policy(o.kernels);
   const std::map<std::string, quant::CalibrationMethod> methods = {{"minmax", quant::CalibrationMethod::minmax},
                                                                    {"entropy", quant::CalibrationMethod::entropy},
                                                                    {"percentile", quant::CalibrationMethod::percentile},

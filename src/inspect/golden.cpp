@@ -117,6 +117,7 @@ std::string to_readmemh(const Tensor& t) {
 int write_golden_vectors(const ir::Graph& g, const Tensor& images, const std::filesystem::path& dir, const GoldenOptions& o) {
   runtime::OpOptions op_options;
   op_options.requant = o.requant;
+  op_options.kernels = o.kernels;
   const runtime::Executor executor(g, op_options);
   const auto taps = executor.run_with_taps({images}, {});
   std::filesystem::create_directories(dir);

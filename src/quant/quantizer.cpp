@@ -325,7 +325,9 @@ QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSourc
     observers.emplace(v, TensorObserver(g.values()[v].name, options.calibration.bins, options.calibration.averaging_constant));
     tap_names.push_back(g.values()[v].name);
   }
-  const runtime::Executor executor(g);
+  runtime::OpOptions run_options;
+  run_options.kernels = options.kernels;
+  const runtime::Executor executor(g, run_options);
   const std::size_t batch = std::max<std::size_t>(options.batch, 1);
   const std::size_t batches = (image_count + batch - 1) / batch;
   std::mutex mutex;

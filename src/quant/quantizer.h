@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "kernels/cpu_features.h"
 #include "quant/calibration.h"
 #include "quant/qparams.h"
 
@@ -24,6 +25,7 @@ struct QuantizeOptions {
   bool reduce_range = false;
   std::size_t batch = 100;
   unsigned threads = 1;
+  kernels::KernelPolicy kernels = kernels::KernelPolicy::auto_select;  // for the calibration passes
 };
 
 // Calibration images in batches: returns the f32 input for images [begin, begin + count).
