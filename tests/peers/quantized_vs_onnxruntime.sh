@@ -33,11 +33,16 @@ for format in qdq qop; do
   $python "$here/expose_tensors.py" "$f.onnx" "$f.exposed.onnx" > "$f.names"
   node "$here/ort_run.mjs" "$f.exposed.onnx" "$work/test500.bin" "$f.ort500" --outputs "$(paste -sd, "$f.names")"
   "$tinyq" run "$f.onnx" --input "$work/test500.bin" --out-dir "$f.tinyq500" $(sed 's/^/--tensor /' "$f.names")
-  $python "$here/compare_quantized.py" "$format layers" "$f.tinyq500" "$f.ort500" "$f.names" || status=1
+  min_equal=100
+  if [ "$is_s8" != 0 ] && [ "$format" = qop ] && grep -qwE 'avx512_vnni|avx_vnni' /proc/cpuinfo; then
+    echo "known gap (docs/quantization.md): ONNX Runtime's VNNI s8 x s8 QLinearConv rounds about 1 in 1e4-1e6 values differently; held to 99.99%"
+    min_equal=99.99
+  fi
+  $python "$here/compare_quantized.py" "$format layers" "$f.tinyq500" "$f.ort500" "$f.names" --min-equal "$min_equal" || status=1
   logits=$(tail -n 1 "$f.names")
   echo "$logits" > "$f.logits"
   node "$here/ort_run.mjs" "$f.exposed.onnx" "$test_batch" "$f.ort_all" --outputs "$logits"
   "$tinyq" run "$f.onnx" --input "$test_batch" --out-dir "$f.tinyq_all" --tensor "$logits"
-  $python "$here/compare_quantized.py" "$format logits, 10000 images" "$f.tinyq_all" "$f.ort_all" "$f.logits" || status=1
+  $python "$here/compare_quantized.py" "$format logits, 10000 images" "$f.tinyq_all" "$f.ort_all" "$f.logits" --min-equal "$min_equal" || status=1
 done
 exit $status

@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::int64_t kLanes = 16;  // output positions per full micro-kernel block
 constexpr std::int64_t kSlack = 16;  // extra zero columns so a row's last block may read past its end
+constexpr int kF32Parts = 2;         // float blocks: 4 channels x 16 positions (3 parts spill registers: measured slower)
 
 std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
 // Ceiling division for any sign of the numerator (positive divisor).
@@ -101,34 +102,37 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
       }
 }
 
-// A block is 16 output positions of one output channel panel: two halves of 8
-// consecutive positions, `half_step` apart in the padded image. Rows of 16 or
-// more take both halves from one row (half_step 8); narrower rows pair two
-// output rows (half_step = one padded row), so 8 accumulators stay busy.
+// A block is P parts of up to 8 consecutive output positions of one row each,
+// computed together by one micro-kernel call so that every weight loaded
+// serves P * 8 positions. Parts are taken in row-major order over the output
+// plane, 8 positions at a time, so a block may span rows (narrow images).
+template <int P>
 struct Block {
-  std::int64_t x_offset;       // first position's offset in the padded image
-  std::int64_t half_step;      // padded-image distance between the halves
-  std::int64_t y_offset[2];    // where each half goes in the output plane
-  std::int64_t count[2];       // valid positions per half (0..8)
+  std::int64_t x_offset[P];  // each part's first position in the padded image
+  std::int64_t y_offset[P];  // ... and in the output plane
+  std::int64_t count[P];     // valid positions per part (0..8; 0 for padding parts)
 };
 
-// Calls f(block) for every block of an out_h x out_w output; `cols` is the
-// padded row length.
-template <typename F>
+// Calls f(block) for every block of P parts of an out_h x out_w output; `cols`
+// is the padded row length. The last block's missing parts repeat its first
+// part with count 0 (computed, never stored).
+template <int P, typename F>
 void for_each_block(std::int64_t out_h, std::int64_t out_w, std::int64_t cols, F f) {
-  if (out_w >= 16) {
-    for (std::int64_t oh = 0; oh < out_h; ++oh)
-      for (std::int64_t ow = 0; ow < out_w; ow += 16) {
-        const std::int64_t n = std::min<std::int64_t>(16, out_w - ow);
-        f(Block{oh * cols + ow, 8, {oh * out_w + ow, oh * out_w + ow + 8}, {std::min<std::int64_t>(n, 8), std::max<std::int64_t>(n - 8, 0)}});
-      }
-    return;
-  }
-  for (std::int64_t oh = 0; oh < out_h; oh += 2)
+  Block<P> block{};
+  int filled = 0;
+  for (std::int64_t oh = 0; oh < out_h; ++oh)
     for (std::int64_t ow = 0; ow < out_w; ow += 8) {
-      const std::int64_t n = std::min<std::int64_t>(8, out_w - ow);
-      f(Block{oh * cols + ow, cols, {oh * out_w + ow, (oh + 1) * out_w + ow}, {n, oh + 1 < out_h ? n : 0}});
+      block.x_offset[filled] = oh * cols + ow;
+      block.y_offset[filled] = oh * out_w + ow;
+      block.count[filled] = std::min<std::int64_t>(8, out_w - ow);
+      if (++filled == P) {
+        f(block);
+        filled = 0;
+      }
     }
+  if (filled == 0) return;
+  for (int i = filled; i < P; ++i) block.x_offset[i] = block.x_offset[0], block.y_offset[i] = block.y_offset[0], block.count[i] = 0;
+  f(block);
 }
 
 // How many taps ONNX Runtime's SGEMM (MLAS) sums in one slice before adding
@@ -147,38 +151,41 @@ std::int64_t mlas_sgemm_stride_k(std::int64_t n, std::int64_t k) {
   return stride_k;
 }
 
-// Float micro-kernel: one panel (4 channels) x one block. Tap j reads
-// x + offsets[j] (and + half_step); w is the panel's weights, 4 per tap. Taps
+// Float micro-kernel: one panel (4 channels) x one block of P parts. Tap j
+// reads x + offsets[j] + part[i]; w is the panel's weights, 4 per tap. Taps
 // are summed in slices of `slice` from zero, slices added in order, the bias
 // last (the order of MLAS's SGEMM and its bias epilogue).
-inline void micro_f32(const std::vector<std::int64_t>& offsets, std::int64_t slice, const float* x, std::int64_t half_step,
-                      const float* w, const float* bias, __m256 (&out)[kConvPanel][2]) {
+template <int P>
+inline void micro_f32(const std::vector<std::int64_t>& offsets, std::int64_t slice, const float* x, const std::int64_t (&part)[P],
+                      const float* w, const float* bias, __m256 (&out)[kConvPanel][P]) {
   // Accumulate in locals that never escape until the end: vector types may
   // alias float data, so writing through `out` in the loop would make the
   // compiler store every accumulator after every tap.
-  __m256 total[kConvPanel][2];
-  for (int r = 0; r < kConvPanel; ++r) total[r][0] = total[r][1] = _mm256_setzero_ps();  // x + 0 == x
+  __m256 total[kConvPanel][P];
+  for (int r = 0; r < kConvPanel; ++r)
+    for (int i = 0; i < P; ++i) total[r][i] = _mm256_setzero_ps();  // x + 0 == x
   const std::int64_t taps = static_cast<std::int64_t>(offsets.size());
   for (std::int64_t first = 0; first < taps; first += slice) {
     const std::int64_t last = std::min(taps, first + slice);
-    __m256 acc[kConvPanel][2];
-    for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    __m256 acc[kConvPanel][P];
+    for (int r = 0; r < kConvPanel; ++r)
+      for (int i = 0; i < P; ++i) acc[r][i] = _mm256_setzero_ps();
     const float* wk = w + first * kConvPanel;
     for (std::int64_t j = first; j < last; ++j, wk += kConvPanel) {
-      const std::int64_t offset = offsets[static_cast<std::size_t>(j)];
-      const __m256 x0 = _mm256_loadu_ps(x + offset), x1 = _mm256_loadu_ps(x + offset + half_step);
+      const float* xj = x + offsets[static_cast<std::size_t>(j)];
+      __m256 xv[P];
+      for (int i = 0; i < P; ++i) xv[i] = _mm256_loadu_ps(xj + part[i]);
       for (int r = 0; r < kConvPanel; ++r) {
         const __m256 wv = _mm256_broadcast_ss(wk + r);
-        acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);
+        for (int i = 0; i < P; ++i) acc[r][i] = _mm256_fmadd_ps(wv, xv[i], acc[r][i]);
       }
     }
     for (int r = 0; r < kConvPanel; ++r)
-      for (int h = 0; h < 2; ++h) total[r][h] = _mm256_add_ps(acc[r][h], total[r][h]);
+      for (int i = 0; i < P; ++i) total[r][i] = _mm256_add_ps(acc[r][i], total[r][i]);
   }
   for (int r = 0; r < kConvPanel; ++r) {
     const __m256 b = _mm256_broadcast_ss(bias + r);
-    out[r][0] = _mm256_add_ps(total[r][0], b), out[r][1] = _mm256_add_ps(total[r][1], b);
+    for (int i = 0; i < P; ++i) out[r][i] = _mm256_add_ps(total[r][i], b);
   }
 }
 
@@ -276,16 +283,18 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
       conv_f32_single_position(packed, column.data(), out);
       continue;
     }
-    for_each_block(p.out_h, p.out_w, s.cols, [&](const Block& block) {
+    for_each_block<kF32Parts>(p.out_h, p.out_w, s.cols, [&](const Block<kF32Parts>& block) {
+      std::int64_t part[kF32Parts];
+      for (int i = 0; i < kF32Parts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];
       for (std::int64_t q = 0; q < panels; ++q) {
-        __m256 acc[kConvPanel][2];
-        micro_f32(offsets, slice, padded + block.x_offset, block.half_step, packed.weights.data() + q * panel_stride,
-                  packed.bias.data() + q * kConvPanel, acc);
+        __m256 acc[kConvPanel][kF32Parts];
+        micro_f32<kF32Parts>(offsets, slice, padded + block.x_offset[0], part, packed.weights.data() + q * panel_stride,
+                             packed.bias.data() + q * kConvPanel, acc);
         for (int r = 0; r < kConvPanel; ++r) {
           const std::int64_t oc = q * kConvPanel + r;
           if (oc >= packed.out_channels) break;
-          for (int h = 0; h < 2; ++h)
-            if (block.count[h]) store_f32(acc[r][h], packed.activation, block.count[h], out + oc * plane + block.y_offset[h]);
+          for (int i = 0; i < kF32Parts; ++i)
+            if (block.count[i]) store_f32(acc[r][i], packed.activation, block.count[i], out + oc * plane + block.y_offset[i]);
         }
       }
     });
@@ -390,7 +399,7 @@ inline __m128i pack16(__m256i a, __m256i b) {
 // Requantizes the 16 accumulators of output channel oc for one block (a0 and
 // a1: its two halves) and stores the valid positions of each half as TY.
 template <typename TY>
-inline void requantize_store(const PackedConvQ& packed, std::int64_t oc, __m256i a0, __m256i a1, const Block& block, TY* plane) {
+inline void requantize_store(const PackedConvQ& packed, std::int64_t oc, __m256i a0, __m256i a1, const Block<2>& block, TY* plane) {
   const std::size_t c = static_cast<std::size_t>(oc);
   const __m256i zp = _mm256_set1_epi32(packed.zero_point);
   __m256i q0, q1;
@@ -465,10 +474,10 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
       return c < p.in_channels ? static_cast<std::int16_t>(static_cast<std::int32_t>(image[(c * p.in_h + h) * p.in_w + w]) - x_zp)
                                : std::int16_t{0};
     });
-    for_each_block(p.out_h, p.out_w, s.cols, [&](const Block& block) {
+    for_each_block<2>(p.out_h, p.out_w, s.cols, [&](const Block<2>& block) {
       for (std::int64_t q = 0; q < panels; ++q) {
         __m256i acc[kConvPanel][2];
-        micro_q(offsets, padded + block.x_offset * 2, block.half_step, packed.weights.data() + q * panel_stride,
+        micro_q(offsets, padded + block.x_offset[0] * 2, block.x_offset[1] - block.x_offset[0], packed.weights.data() + q * panel_stride,
                 packed.bias.data() + q * kConvPanel, acc);
         for (int r = 0; r < kConvPanel; ++r) {
           const std::int64_t oc = q * kConvPanel + r;
