@@ -76,7 +76,7 @@ void conv_u8s8(benchmark::State& state, const Layer& layer, bool fast) {
   for (auto& v : w) v = static_cast<std::int8_t>(rng());
   tinyq::kernels::Requantizer r;
   r.multipliers = {0.001f};
-  r.fixed = {tinyq::quant::to_fixed_multiplier(0.001)};
+  r.fixed = {tinyq::kernels::to_fixed_multiplier(0.001)};
   const auto packed = tinyq::kernels::x86::pack_conv_q<std::int8_t>(p, std::span<const std::int8_t>(w), w_zp, bias, 3, r);
   for (auto _ : state) {
     if (fast) {

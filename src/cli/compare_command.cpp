@@ -112,14 +112,14 @@ void run_compare(const CompareOptions& o) {
   po.threads = threads;
   ProgressBar bar("compare");
 
-  auto evaluate = [&](ir::Graph graph, quant::RequantMode mode) {
+  auto evaluate = [&](ir::Graph graph, kernels::RequantMode mode) {
     passes::optimize_for_inference(graph);
     runtime::OpOptions options = op_options("float", o.quant.kernels);
     options.requant = mode;
     return eval::predict(runtime::Executor(std::move(graph), options), test, po);
   };
   {
-    const Tensor fp32 = evaluate(model, quant::RequantMode::float_multiplier);
+    const Tensor fp32 = evaluate(model, kernels::RequantMode::float_multiplier);
     report.fp32_accuracy = accuracy_of(fp32, test);
     report.fp32_perf200 = subset_accuracy(fp32, test, perf);
   }
@@ -150,9 +150,9 @@ void run_compare(const CompareOptions& o) {
         s.file = s.id + ".onnx";
         s.float_nodes = result.float_nodes;
         exporters::write_onnx(result.qdq, dir / s.file);
-        for (auto mode : {quant::RequantMode::float_multiplier, quant::RequantMode::fixed_point}) {
+        for (auto mode : {kernels::RequantMode::float_multiplier, kernels::RequantMode::fixed_point}) {
           const Tensor scores = evaluate(result.qdq, mode);
-          const bool is_float = mode == quant::RequantMode::float_multiplier;
+          const bool is_float = mode == kernels::RequantMode::float_multiplier;
           (is_float ? s.accuracy_float_requant : s.accuracy_fixed_requant) = accuracy_of(scores, test);
           (is_float ? s.perf200_float_requant : s.perf200_fixed_requant) = subset_accuracy(scores, test, perf);
         }

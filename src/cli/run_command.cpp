@@ -42,7 +42,7 @@ std::string file_name_for(const std::string& tensor) {
 runtime::OpOptions op_options(const std::string& requant, const std::string& kernels) {
   runtime::OpOptions options;
   options.kernels = kernels::parse_kernel_policy(kernels);
-  if (requant == "fixed") options.requant = quant::RequantMode::fixed_point;
+  if (requant == "fixed") options.requant = kernels::RequantMode::fixed_point;
   else if (requant != "float") throw Error("--requant '" + requant + "': expected float or fixed");
   return options;
 }

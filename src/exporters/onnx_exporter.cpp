@@ -4,7 +4,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "exporters/onnx_types.h"
+#include "core/onnx_tensor.h"
 
 namespace tinyq::exporters {
 namespace {

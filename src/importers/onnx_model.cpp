@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/error.h"
-#include "exporters/onnx_types.h"
+#include "core/onnx_tensor.h"
 #include "ir/shape_inference.h"
 #include "ir/verifier.h"
 
@@ -68,13 +68,13 @@ ir::Graph import_onnx(const std::filesystem::path& path) {
   try {
     std::set<std::string> initializer_names;
     for (const auto& init : g.initializer()) {
-      graph.add_initializer(init.name(), exporters::from_tensor_proto(init, "initializer '" + init.name() + "'"));
+      graph.add_initializer(init.name(), from_tensor_proto(init, "initializer '" + init.name() + "'"));
       initializer_names.insert(init.name());
     }
     for (const auto& input : g.input()) {
       if (initializer_names.count(input.name())) continue;  // older exporters list initializers as inputs too
       const std::string where = "graph input '" + input.name() + "'";
-      graph.add_input(input.name(), exporters::dtype_from_onnx(input.type().tensor_type().elem_type(), where),
+      graph.add_input(input.name(), dtype_from_onnx(input.type().tensor_type().elem_type(), where),
                       shape_from_proto(input, where));
     }
     for (const auto& proto : g.node()) {
@@ -88,7 +88,7 @@ ir::Graph import_onnx(const std::filesystem::path& path) {
         // Constants become initializers, which is what every consumer expects.
         auto it = std::find_if(proto.attribute().begin(), proto.attribute().end(), [](const auto& a) { return a.name() == "value"; });
         if (it == proto.attribute().end() || proto.output_size() != 1) throw Error(where + ": only Constant(value=tensor) is supported");
-        graph.add_initializer(proto.output(0), exporters::from_tensor_proto(it->t(), where));
+        graph.add_initializer(proto.output(0), from_tensor_proto(it->t(), where));
         continue;
       }
       if (!ir::is_known_op(node)) throw Error(where + ": operator " + (node.domain.empty() ? "" : node.domain + ":") + node.op_type +

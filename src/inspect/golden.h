@@ -12,12 +12,12 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "kernels/cpu_features.h"
-#include "quant/requant.h"
+#include "kernels/requant.h"
 
 namespace tinyq::inspect {
 
 struct GoldenOptions {
-  quant::RequantMode requant = quant::RequantMode::float_multiplier;
+  kernels::RequantMode requant = kernels::RequantMode::float_multiplier;
   kernels::KernelPolicy kernels = kernels::KernelPolicy::auto_select;
   std::set<std::string> formats{"npy", "hex", "c"};
   std::vector<std::int64_t> image_indices;  // into the data set, for the manifest

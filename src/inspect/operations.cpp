@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "runtime/ops/ops.h"
-#include "runtime/ops/qlinear_params.h"
-#include "quant/requant.h"
+#include "runtime/qlinear_node.h"
+#include "kernels/requant.h"
 
 namespace tinyq::inspect {
 namespace {
@@ -40,8 +40,8 @@ std::vector<std::int32_t> as_ints(const Tensor& t) {
 std::pair<std::int32_t, std::int32_t> code_range(DType t) { return t == DType::u8 ? std::pair{0, 255} : std::pair{-128, 127}; }
 
 json fixed_json(double real) {
-  const auto f = quant::to_fixed_multiplier(real);
-  const double back = quant::from_fixed_multiplier(f);
+  const auto f = kernels::to_fixed_multiplier(real);
+  const double back = kernels::from_fixed_multiplier(f);
   return {{"m0", f.m0}, {"shift", f.shift}, {"value", back}, {"relative_error", real > 0 ? std::abs(back - real) / real : 0.0}};
 }
 
@@ -51,7 +51,7 @@ json qlinear_json(const ir::Graph& g, const ir::Node& n) {
             {"y_scale", q.y_scale}, {"y_zero_point", q.y_zero_point}, {"multiplier", q.multipliers}};
   for (double m : q.real_multipliers) j["multiplier_fixed"].push_back(fixed_json(m));
   // Worst case |acc| = |bias| + max|x - x_zp| * sum |w - w_zp| per output channel.
-  const Tensor& w = g.initializer(n.inputs[3]);
+  const Tensor& w = g.initializer(n.inputs[runtime::ops::qlinear_input::w]);
   const auto wi = as_ints(w);
   const auto [xmin, xmax] = code_range(g.value(n.inputs[0]).dtype);
   const std::int64_t x_span = std::max(q.x_zero_point - xmin, xmax - q.x_zero_point);
@@ -59,7 +59,7 @@ json qlinear_json(const ir::Graph& g, const ir::Node& n) {
   const std::int64_t channels = conv ? w.shape()[0] : w.shape()[1];
   const std::int64_t per = static_cast<std::int64_t>(wi.size()) / channels;
   std::vector<std::int32_t> bias;
-  if (conv && n.inputs.size() > 8 && n.inputs[8].valid()) bias = as_ints(g.initializer(n.inputs[8]));
+  if (conv && runtime::ops::has_qlinear_bias(n)) bias = as_ints(g.initializer(n.inputs[runtime::ops::qlinear_input::bias]));
   std::int64_t worst = 0;
   double sum = 0, sum2 = 0;
   std::int64_t zeros = 0, wmin = INT64_MAX, wmax = INT64_MIN;
@@ -92,9 +92,12 @@ json quantization_json(const ir::Graph& g, const ir::Node& n) {
   using runtime::ops::constant_zero_points;
   if (n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul") return qlinear_json(g, n);
   if (n.op_type == "QLinearAdd") {
-    const float sa = constant_scales(g, n, 1).at(0), sb = constant_scales(g, n, 4).at(0), sc = constant_scales(g, n, 6).at(0);
-    return {{"a_scale", sa}, {"a_zero_point", constant_zero_points(g, n, 2).at(0)}, {"b_scale", sb},
-            {"b_zero_point", constant_zero_points(g, n, 5).at(0)}, {"y_scale", sc}, {"y_zero_point", constant_zero_points(g, n, 7).at(0)},
+    namespace in_ = runtime::ops::qlinear_add_input;
+    const float sa = constant_scales(g, n, in_::a_scale).at(0), sb = constant_scales(g, n, in_::b_scale).at(0),
+                sc = constant_scales(g, n, in_::c_scale).at(0);
+    return {{"a_scale", sa}, {"a_zero_point", constant_zero_points(g, n, in_::a_zero_point).at(0)}, {"b_scale", sb},
+            {"b_zero_point", constant_zero_points(g, n, in_::b_zero_point).at(0)}, {"y_scale", sc},
+            {"y_zero_point", constant_zero_points(g, n, in_::c_zero_point).at(0)},
             {"a_ratio", sa / sc}, {"b_ratio", sb / sc}, {"a_ratio_fixed", fixed_json(double(sa) / sc)}, {"b_ratio_fixed", fixed_json(double(sb) / sc)}};
   }
   if (n.op_type == "QLinearGlobalAveragePool") {

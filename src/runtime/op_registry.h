@@ -9,7 +9,7 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "kernels/cpu_features.h"
-#include "quant/requant.h"
+#include "kernels/requant.h"
 
 namespace tinyq::runtime {
 
@@ -17,7 +17,7 @@ namespace tinyq::runtime {
 using RunFn = std::function<void(std::span<const Tensor* const> inputs, std::span<Tensor> outputs)>;
 // Settings that change how ops compute (not what they mean).
 struct OpOptions {
-  quant::RequantMode requant = quant::RequantMode::float_multiplier;
+  kernels::RequantMode requant = kernels::RequantMode::float_multiplier;
   kernels::KernelPolicy kernels = kernels::KernelPolicy::auto_select;
 };
 // A prepared node: the function to run and the name of the kernel chosen for

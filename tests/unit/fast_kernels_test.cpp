@@ -87,13 +87,13 @@ class FastConvTester {
     for (auto& v : w_zp) v = std::is_same_v<TW, std::int8_t> ? 0 : draw(0, 255);
     for (auto& v : bias) v = draw(-20000, 20000);
     Requantizer r;
-    r.mode = fixed ? quant::RequantMode::fixed_point : quant::RequantMode::float_multiplier;
+    r.mode = fixed ? kernels::RequantMode::fixed_point : kernels::RequantMode::float_multiplier;
     // Multipliers from tiny to large enough that many outputs saturate.
     std::uniform_real_distribution<float> log_m(-18.f, -4.f);
     for (std::size_t c = 0; c < channels; ++c) {
       const float m = std::exp2(log_m(rng_));
       r.multipliers.push_back(m);
-      r.fixed.push_back(quant::to_fixed_multiplier(m));
+      r.fixed.push_back(kernels::to_fixed_multiplier(m));
     }
     r.zero_point = draw(std::numeric_limits<TY>::min(), std::numeric_limits<TY>::max());
     r.qmin = std::numeric_limits<TY>::min();

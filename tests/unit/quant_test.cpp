@@ -8,12 +8,19 @@
 
 #include "core/error.h"
 #include "kernels/reference/quantized.h"
+#include "kernels/requant.h"
 #include "quant/calibration.h"
 #include "quant/qparams.h"
-#include "quant/requant.h"
 
 namespace tinyq::quant {
 namespace {
+
+using kernels::FixedMultiplier;
+using kernels::from_fixed_multiplier;
+using kernels::RequantMode;
+using kernels::requantize_fixed;
+using kernels::requantize_float;
+using kernels::to_fixed_multiplier;
 
 using ::testing::HasSubstr;
 

@@ -85,7 +85,7 @@ void qlinear_matmul_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, s
 
 template <typename T>
 void qlinear_add(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
-  if (p.mode == quant::RequantMode::float_multiplier) {
+  if (p.mode == kernels::RequantMode::float_multiplier) {
     const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
     // ONNX Runtime's constant term; its compiler contracts the inner sum into
     // a fused multiply-add, so this does too (checked bit for bit in the peer test).

@@ -9,22 +9,22 @@
 
 #include "kernels/reference/conv.h"
 #include "kernels/reference/pool.h"
-#include "quant/requant.h"
+#include "kernels/requant.h"
 
 namespace tinyq::kernels {
 
 // Per-output-channel requantization, prepared once per node.
 struct Requantizer {
-  quant::RequantMode mode = quant::RequantMode::float_multiplier;
+  kernels::RequantMode mode = kernels::RequantMode::float_multiplier;
   std::vector<float> multipliers;                 // float mode: one, or one per channel
-  std::vector<quant::FixedMultiplier> fixed;      // fixed mode: same count
+  std::vector<kernels::FixedMultiplier> fixed;      // fixed mode: same count
   std::int32_t zero_point = 0, qmin = 0, qmax = 255;
 
   std::int32_t apply(std::int32_t acc, std::size_t channel) const {
     const std::size_t i = multipliers.size() > 1 ? channel : 0;
-    return mode == quant::RequantMode::float_multiplier
-               ? quant::requantize_float(acc, multipliers[i], zero_point, qmin, qmax)
-               : quant::requantize_fixed(acc, fixed[i], zero_point, qmin, qmax);
+    return mode == kernels::RequantMode::float_multiplier
+               ? kernels::requantize_float(acc, multipliers[i], zero_point, qmin, qmax)
+               : kernels::requantize_fixed(acc, fixed[i], zero_point, qmin, qmax);
   }
 };
 
@@ -61,7 +61,7 @@ void qlinear_matmul_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, s
 struct QAddParams {
   float a_scale = 1, b_scale = 1, c_scale = 1;
   std::int32_t a_zp = 0, b_zp = 0, c_zp = 0, qmin = 0, qmax = 255;
-  quant::RequantMode mode = quant::RequantMode::float_multiplier;
+  kernels::RequantMode mode = kernels::RequantMode::float_multiplier;
 };
 template <typename T>
 void qlinear_add(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c);

@@ -346,13 +346,13 @@ PackedConvQ pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight
     if (!bias.empty()) packed.bias[c] = bias[c];
     const std::size_t m = requantizer.multipliers.size() > 1 ? c : 0;
     packed.multipliers[c] = requantizer.multipliers.at(m);
-    if (requantizer.mode == quant::RequantMode::fixed_point) {
-      const quant::FixedMultiplier fm = requantizer.fixed.at(m);
+    if (requantizer.mode == kernels::RequantMode::fixed_point) {
+      const kernels::FixedMultiplier fm = requantizer.fixed.at(m);
       // A zero multiplier maps everything to the zero point; shift 1 keeps the
       // rounding term (1 << (shift - 1)) defined and the product 0.
       packed.m0[c] = fm.m0;
       packed.shift[c] = fm.m0 == 0 ? 1 : fm.shift;
-      if (static_cast<double>(bound) * quant::from_fixed_multiplier(fm) >= std::ldexp(1.0, 30))
+      if (static_cast<double>(bound) * kernels::from_fixed_multiplier(fm) >= std::ldexp(1.0, 30))
         packed.fixed_fits_int32 = false;
     }
     if (bound >= (std::int64_t{1} << 31))
@@ -365,7 +365,7 @@ namespace {
 
 // Requantizes 8 accumulators of one output channel (bias already added).
 inline __m256i requantize_float8(__m256i acc, __m256 multiplier, __m256 lo, __m256 hi, __m256i zp) {
-  // As quant::requantize_float: float(acc) * M, clamp, round half to even
+  // As kernels::requantize_float: float(acc) * M, clamp, round half to even
   // (cvtps2dq under the default MXCSR), + zp.
   __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), multiplier);
   v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
@@ -374,7 +374,7 @@ inline __m256i requantize_float8(__m256i acc, __m256 multiplier, __m256 lo, __m2
 
 inline __m256i requantize_fixed8(__m256i acc, __m256i m0, __m128i shift, __m256i round, __m256i sign_shifted,
                                  __m256i zp, __m256i qmin, __m256i qmax) {
-  // As quant::requantize_fixed: (acc * m0 + 2^(n-1)) >> n in 64 bits. AVX2
+  // As kernels::requantize_fixed: (acc * m0 + 2^(n-1)) >> n in 64 bits. AVX2
   // has no 64-bit arithmetic shift: flip the sign bit, shift logically, and
   // subtract the shifted sign bit. Even and odd lanes are done separately.
   const __m256i sign = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
@@ -403,15 +403,15 @@ inline void requantize_store(const PackedConvQ& packed, std::int64_t oc, __m256i
   const std::size_t c = static_cast<std::size_t>(oc);
   const __m256i zp = _mm256_set1_epi32(packed.zero_point);
   __m256i q0, q1;
-  if (packed.mode == quant::RequantMode::fixed_point && !packed.fixed_fits_int32) {
+  if (packed.mode == kernels::RequantMode::fixed_point && !packed.fixed_fits_int32) {
     alignas(32) std::int32_t a[kLanes];
     _mm256_store_si256(reinterpret_cast<__m256i*>(a), a0);
     _mm256_store_si256(reinterpret_cast<__m256i*>(a + 8), a1);
-    const quant::FixedMultiplier fm{packed.m0[c], packed.shift[c]};
-    for (auto& v : a) v = quant::requantize_fixed(v, fm, packed.zero_point, packed.qmin, packed.qmax);
+    const kernels::FixedMultiplier fm{packed.m0[c], packed.shift[c]};
+    for (auto& v : a) v = kernels::requantize_fixed(v, fm, packed.zero_point, packed.qmin, packed.qmax);
     q0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
     q1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + 8));
-  } else if (packed.mode == quant::RequantMode::fixed_point) {
+  } else if (packed.mode == kernels::RequantMode::fixed_point) {
     const __m256i m0 = _mm256_set1_epi64x(packed.m0[c]);
     const int n_shift = packed.shift[c];
     const __m128i shift = _mm_cvtsi32_si128(n_shift);

@@ -51,7 +51,7 @@ struct PackedConvQ {
   std::vector<std::int32_t> bias;
   std::int32_t x_zero_point = 0;
   // Requantization, one entry per (padded) output channel.
-  quant::RequantMode mode = quant::RequantMode::float_multiplier;
+  kernels::RequantMode mode = kernels::RequantMode::float_multiplier;
   std::vector<float> multipliers;
   std::vector<std::int32_t> m0, shift;
   std::int32_t zero_point = 0, qmin = 0, qmax = 255;

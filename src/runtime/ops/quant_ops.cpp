@@ -13,7 +13,7 @@
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "runtime/ops/ops.h"
-#include "runtime/ops/qlinear_params.h"
+#include "runtime/qlinear_node.h"
 
 namespace tinyq::runtime::ops {
 namespace {
@@ -60,7 +60,7 @@ kernels::Requantizer make_requantizer(const ir::Node& node, const std::vector<do
   r.multipliers = float_multipliers;
   for (double m : real) {
     try {
-      r.fixed.push_back(quant::to_fixed_multiplier(m));
+      r.fixed.push_back(kernels::to_fixed_multiplier(m));
     } catch (const Error& e) {
       fail(node, e.what());
     }
@@ -92,12 +92,13 @@ void dispatch_operands(DType x, DType w, const ir::Node& node, F&& f) {
 
 QLinearParams qlinear_params(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   QLinearParams q;
-  q.x_scale = constant_scales(graph, node, 1).at(0);
-  q.x_zero_point = constant_zero_points(graph, node, 2).at(0);
-  q.w_scales = constant_scales(graph, node, 4);
-  q.w_zero_points = constant_zero_points(graph, node, 5);
-  q.y_scale = constant_scales(graph, node, 6).at(0);
-  q.y_zero_point = constant_zero_points(graph, node, 7).at(0);
+  using namespace qlinear_input;
+  q.x_scale = constant_scales(graph, node, x_scale).at(0);
+  q.x_zero_point = constant_zero_points(graph, node, x_zero_point).at(0);
+  q.w_scales = constant_scales(graph, node, w_scale);
+  q.w_zero_points = constant_zero_points(graph, node, w_zero_point);
+  q.y_scale = constant_scales(graph, node, y_scale).at(0);
+  q.y_zero_point = constant_zero_points(graph, node, y_zero_point).at(0);
   // ONNX Runtime computes x_scale * w_scale / y_scale in float, left to right.
   for (float ws : q.w_scales) {
     q.multipliers.push_back(q.x_scale * ws / q.y_scale);
@@ -162,45 +163,47 @@ PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& nod
 }
 
 PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
-  if (graph.value(node.inputs[3]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
+  namespace in_ = qlinear_input;
+  if (graph.value(node.inputs[in_::w]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
   const QLinearParams q = qlinear_params(graph, node, options);
-  const bool has_bias = node.inputs.size() > 8 && node.inputs[8].valid();
-  if (kernels::use_avx2(options.kernels) && q.geometry.group == 1 && graph.is_initializer(node.inputs[3]) &&
-      (!has_bias || graph.is_initializer(node.inputs[8]))) {
-    const Tensor& w = graph.initializer(node.inputs[3]);
-    const Shape ws = w.shape();
+  const bool has_bias = has_qlinear_bias(node);
+  dispatch_operands(graph.value(node.inputs[in_::x]).dtype, graph.value(node.inputs[in_::w]).dtype, node, [](auto, auto) {});
+  if (kernels::use_avx2(options.kernels) && q.geometry.group == 1 && graph.is_initializer(node.inputs[in_::w]) &&
+      (!has_bias || graph.is_initializer(node.inputs[in_::bias]))) {
+    const Tensor& weight = graph.initializer(node.inputs[in_::w]);
+    const Shape ws = weight.shape();
     const std::span<const std::int32_t> bias =
-        has_bias ? graph.initializer(node.inputs[8]).data<std::int32_t>() : std::span<const std::int32_t>{};
+        has_bias ? graph.initializer(node.inputs[in_::bias]).data<std::int32_t>() : std::span<const std::int32_t>{};
     kernels::Conv2DParams geometry = q.geometry;
     geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
     std::shared_ptr<const kernels::x86::PackedConvQ> packed;
-    dispatch_8bit(w.dtype(), node, [&](auto w_type) {
+    dispatch_8bit(weight.dtype(), node, [&](auto w_type) {
       using TW = decltype(w_type);
       packed = std::make_shared<const kernels::x86::PackedConvQ>(kernels::x86::pack_conv_q<TW>(
-          geometry, w.data<TW>(), q.w_zero_points, bias, q.x_zero_point, q.requantizer));
+          geometry, weight.data<TW>(), q.w_zero_points, bias, q.x_zero_point, q.requantizer));
     });
-    dispatch_operands(graph.value(node.inputs[0]).dtype, w.dtype(), node, [](auto, auto) {});  // same type checks as below
     return {[geometry = q.geometry, packed, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
-              const auto p = conv_params_for(geometry, in[0]->shape(), ws, out[0].shape());
-              dispatch_8bit(in[0]->dtype(), node, [&](auto x_type) {
+              const auto p = conv_params_for(geometry, in[in_::x]->shape(), ws, out[0].shape());
+              dispatch_8bit(in[in_::x]->dtype(), node, [&](auto x_type) {
                 dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
                   using TX = decltype(x_type);
                   using TY = decltype(y_type);
-                  kernels::x86::qlinear_conv_avx2<TX, TY>(p, *packed, in[0]->data<TX>().data(), out[0].data<TY>().data());
+                  kernels::x86::qlinear_conv_avx2<TX, TY>(p, *packed, in[in_::x]->data<TX>().data(), out[0].data<TY>().data());
                 });
               });
             },
             "x86-avx2"};
   }
   return [q, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    const auto p = conv_params_for(q.geometry, in[0]->shape(), in[3]->shape(), out[0].shape());
+    const auto p = conv_params_for(q.geometry, in[in_::x]->shape(), in[in_::w]->shape(), out[0].shape());
     std::vector<std::int32_t> acc(out[0].element_count());
     const std::span<const std::int32_t> bias =
-        in.size() > 8 && in[8] ? in[8]->data<std::int32_t>() : std::span<const std::int32_t>{};
-    dispatch_operands(in[0]->dtype(), in[3]->dtype(), node, [&](auto x_type, auto w_type) {
+        in.size() > in_::bias && in[in_::bias] ? in[in_::bias]->data<std::int32_t>() : std::span<const std::int32_t>{};
+    dispatch_operands(in[in_::x]->dtype(), in[in_::w]->dtype(), node, [&](auto x_type, auto w_type) {
       using TX = decltype(x_type);
       using TW = decltype(w_type);
-      kernels::qlinear_conv_accumulate<TX, TW>(p, in[0]->data<TX>(), q.x_zero_point, in[3]->data<TW>(), q.w_zero_points, bias, acc);
+      kernels::qlinear_conv_accumulate<TX, TW>(p, in[in_::x]->data<TX>(), q.x_zero_point, in[in_::w]->data<TW>(), q.w_zero_points,
+                                               bias, acc);
     });
     dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
       using TY = decltype(y_type);
@@ -231,21 +234,24 @@ PreparedOp prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, 
 
 PreparedOp prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   kernels::QAddParams p;
-  p.a_scale = constant_scales(graph, node, 1).at(0);
-  p.a_zp = constant_zero_points(graph, node, 2).at(0);
-  p.b_scale = constant_scales(graph, node, 4).at(0);
-  p.b_zp = constant_zero_points(graph, node, 5).at(0);
-  p.c_scale = constant_scales(graph, node, 6).at(0);
-  p.c_zp = constant_zero_points(graph, node, 7).at(0);
+  namespace in_ = qlinear_add_input;
+  p.a_scale = constant_scales(graph, node, in_::a_scale).at(0);
+  p.a_zp = constant_zero_points(graph, node, in_::a_zero_point).at(0);
+  p.b_scale = constant_scales(graph, node, in_::b_scale).at(0);
+  p.b_zp = constant_zero_points(graph, node, in_::b_zero_point).at(0);
+  p.c_scale = constant_scales(graph, node, in_::c_scale).at(0);
+  p.c_zp = constant_zero_points(graph, node, in_::c_zero_point).at(0);
   p.mode = options.requant;
   std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
-  const bool fast = kernels::use_avx2(options.kernels) && p.mode == quant::RequantMode::float_multiplier;
+  const bool fast = kernels::use_avx2(options.kernels) && p.mode == kernels::RequantMode::float_multiplier;
   return {[p, node, fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
-            if (in[0]->shape() != in[3]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
+            namespace in_ = qlinear_add_input;
+            if (in[in_::a]->shape() != in[in_::b]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
             dispatch_8bit(out[0].dtype(), node, [&](auto t) {
               using T = decltype(t);
-              if (fast) kernels::x86::qlinear_add_avx2<T>(p, in[0]->data<T>(), in[3]->data<T>(), out[0].data<T>());
-              else kernels::qlinear_add<T>(p, in[0]->data<T>(), in[3]->data<T>(), out[0].data<T>());
+              const auto a = in[in_::a]->data<T>(), b = in[in_::b]->data<T>();
+              if (fast) kernels::x86::qlinear_add_avx2<T>(p, a, b, out[0].data<T>());
+              else kernels::qlinear_add<T>(p, a, b, out[0].data<T>());
             });
           },
           fast ? "x86-avx2" : "reference"};

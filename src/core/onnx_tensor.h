@@ -1,13 +1,13 @@
 #pragma once
-// Element-type and tensor conversions between tinyq and ONNX protobuf, shared
-// by the exporter and the importer.
+// Element-type and tensor conversions between tinyq and ONNX protobuf (the
+// ONNX counterpart of core/npy.h), shared by the ONNX importer and exporter.
 #include <onnx/onnx_pb.h>
 
 #include <string>
 
 #include "core/tensor.h"
 
-namespace tinyq::exporters {
+namespace tinyq {
 
 int onnx_elem_type(DType dtype);
 // Throws Error for element types tinyq does not handle.
@@ -17,4 +17,4 @@ onnx::TensorProto to_tensor_proto(const std::string& name, const Tensor& tensor)
 // Validates dims and data size before allocating; `where` names the tensor in errors.
 Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& where);
 
-}  // namespace tinyq::exporters
+}  // namespace tinyq

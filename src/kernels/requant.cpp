@@ -1,10 +1,10 @@
-#include "quant/requant.h"
+#include "kernels/requant.h"
 
 #include <string>
 
 #include "core/error.h"
 
-namespace tinyq::quant {
+namespace tinyq::kernels {
 
 FixedMultiplier to_fixed_multiplier(double real_multiplier) {
   if (!std::isfinite(real_multiplier) || real_multiplier < 0)
@@ -27,4 +27,4 @@ FixedMultiplier to_fixed_multiplier(double real_multiplier) {
 
 double from_fixed_multiplier(const FixedMultiplier& m) { return std::ldexp(static_cast<double>(m.m0), -m.shift); }
 
-}  // namespace tinyq::quant
+}  // namespace tinyq::kernels

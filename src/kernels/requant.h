@@ -15,7 +15,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace tinyq::quant {
+namespace tinyq::kernels {
 
 enum class RequantMode { float_multiplier, fixed_point };
 
@@ -55,4 +55,4 @@ inline std::int32_t requantize_fixed(std::int32_t acc, const FixedMultiplier& m,
   return static_cast<std::int32_t>(y < qmin ? qmin : (y > qmax ? qmax : y));
 }
 
-}  // namespace tinyq::quant
+}  // namespace tinyq::kernels

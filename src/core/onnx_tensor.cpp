@@ -1,10 +1,10 @@
-#include "exporters/onnx_types.h"
+#include "core/onnx_tensor.h"
 
 #include <cstring>
 
 #include "core/error.h"
 
-namespace tinyq::exporters {
+namespace tinyq {
 
 int onnx_elem_type(DType dtype) {
   switch (dtype) {
@@ -78,4 +78,4 @@ Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& wher
   return t;
 }
 
-}  // namespace tinyq::exporters
+}  // namespace tinyq
