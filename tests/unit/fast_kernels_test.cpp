@@ -231,13 +231,18 @@ void check_qlinear_add(std::mt19937& rng) {
     std::vector<T> a(517), b(517), ref(517), fast(517);
     for (auto& v : a) v = static_cast<T>(q(rng));
     for (auto& v : b) v = static_cast<T>(q(rng));
-    qlinear_add<T>(p, a, b, ref);
-    x86::qlinear_add_avx2<T>(p, a, b, fast);
-    ASSERT_EQ(fast, ref) << "trial " << trial << " scales " << p.a_scale << " " << p.b_scale << " " << p.c_scale;
+    for (auto mode : {RequantMode::float_multiplier, RequantMode::fixed_point}) {
+      p.mode = mode;
+      ASSERT_TRUE(mode == RequantMode::float_multiplier || x86::qlinear_add_fixed_fits_avx2(p));
+      qlinear_add<T>(p, a, b, ref);
+      x86::qlinear_add_avx2<T>(p, a, b, fast);
+      ASSERT_EQ(fast, ref) << "trial " << trial << (mode == RequantMode::fixed_point ? " fixed" : " float") << " scales "
+                           << p.a_scale << " " << p.b_scale << " " << p.c_scale;
+    }
   }
 }
 
-TEST(FastQLinearAdd, BitExactWithTheReferenceFloatRule) {
+TEST(FastQLinearAdd, BitExactInBothRequantModes) {
   REQUIRE_AVX2();
   std::mt19937 rng(11);
   check_qlinear_add<std::uint8_t>(rng);

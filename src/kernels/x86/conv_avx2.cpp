@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "kernels/x86/simd_avx2.h"
 
 namespace tinyq::kernels::x86 {
 namespace {
@@ -374,16 +375,9 @@ inline __m256i requantize_float8(__m256i acc, __m256 multiplier, __m256 lo, __m2
 
 inline __m256i requantize_fixed8(__m256i acc, __m256i m0, __m128i shift, __m256i round, __m256i sign_shifted,
                                  __m256i zp, __m256i qmin, __m256i qmax) {
-  // As kernels::requantize_fixed: (acc * m0 + 2^(n-1)) >> n in 64 bits. AVX2
-  // has no 64-bit arithmetic shift: flip the sign bit, shift logically, and
-  // subtract the shifted sign bit. Even and odd lanes are done separately.
-  const __m256i sign = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull));
-  const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(acc, m0), round);
-  const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), m0), round);
-  const __m256i se = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_xor_si256(even, sign), shift), sign_shifted);
-  const __m256i so = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_xor_si256(odd, sign), shift), sign_shifted);
-  // The scaled values fit int32 (checked at pack time): keep the low halves.
-  const __m256i scaled = _mm256_blend_epi32(se, _mm256_slli_epi64(so, 32), 0b10101010);
+  // As kernels::requantize_fixed: (acc * m0 + 2^(n-1)) >> n in 64 bits; the
+  // scaled values fit int32 (checked at pack time).
+  const __m256i scaled = multiply_round_shift(acc, m0, round, shift, sign_shifted);
   return _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(scaled, zp), qmin), qmax);
 }
 

@@ -3,9 +3,12 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
+
+#include "kernels/x86/simd_avx2.h"
 
 namespace tinyq::kernels::x86 {
 namespace {
@@ -50,8 +53,74 @@ void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t ze
   }
 }
 
+namespace {
+
+// The fixed-point form of QLinearAdd, as the reference computes it: both
+// ratios share one shift chosen so that the larger fits 31 bits.
+struct AddFixed {
+  std::int64_t ma = 0, mb = 0;
+  int shift = 0;
+};
+AddFixed add_fixed(const QAddParams& p) {
+  const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
+  int exponent = 0;
+  std::frexp(std::max(ra, rb), &exponent);
+  AddFixed f;
+  f.shift = std::min(62, 31 - exponent);
+  f.ma = std::llround(std::ldexp(ra, f.shift)), f.mb = std::llround(std::ldexp(rb, f.shift));
+  return f;
+}
+
+// 8 bytes to 8 int32.
+template <typename T>
+inline __m256i load8_epi32(const T* src) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+  return std::is_same_v<T, std::uint8_t> ? _mm256_cvtepu8_epi32(bytes) : _mm256_cvtepi8_epi32(bytes);
+}
+
+template <typename T>
+void qlinear_add_fixed(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
+  const AddFixed f = add_fixed(p);
+  const __m256i ma = _mm256_set1_epi64x(f.ma), mb = _mm256_set1_epi64x(f.mb), round = _mm256_set1_epi64x(1ll << (f.shift - 1));
+  const __m128i shift = _mm_cvtsi32_si128(f.shift);
+  const __m256i sign_shifted = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull >> f.shift));
+  const __m256i za = _mm256_set1_epi32(p.a_zp), zb = _mm256_set1_epi32(p.b_zp), zc = _mm256_set1_epi32(p.c_zp);
+  const __m256i qmin = _mm256_set1_epi32(p.qmin), qmax = _mm256_set1_epi32(p.qmax);
+  std::size_t i = 0;
+  for (; i + 8 <= c.size(); i += 8) {
+    const __m256i da = _mm256_sub_epi32(load8_epi32(a.data() + i), za), db = _mm256_sub_epi32(load8_epi32(b.data() + i), zb);
+    // (da * ma + db * mb + 2^(shift-1)) >> shift, in 64 bits, per lane.
+    const __m256i even = srai_epi64(_mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(da, ma), _mm256_mul_epi32(db, mb)), round),
+                                    shift, sign_shifted);
+    const __m256i odd = srai_epi64(_mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(da, 32), ma),
+                                                                     _mm256_mul_epi32(_mm256_srli_epi64(db, 32), mb)),
+                                                    round),
+                                   shift, sign_shifted);
+    const __m256i y = _mm256_add_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b10101010), zc);
+    store8(_mm256_min_epi32(_mm256_max_epi32(y, qmin), qmax), c.data() + i);
+  }
+  for (; i < c.size(); ++i) {
+    const std::int64_t sum = (static_cast<std::int64_t>(a[i]) - p.a_zp) * f.ma + (static_cast<std::int64_t>(b[i]) - p.b_zp) * f.mb;
+    const std::int64_t y = ((sum + (std::int64_t{1} << (f.shift - 1))) >> f.shift) + p.c_zp;
+    c[i] = static_cast<T>(y < p.qmin ? p.qmin : (y > p.qmax ? p.qmax : y));
+  }
+}
+
+}  // namespace
+
+bool qlinear_add_fixed_fits_avx2(const QAddParams& p) {
+  const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
+  if (!(ra > 0) || !(rb > 0) || !std::isfinite(ra) || !std::isfinite(rb)) return false;
+  const AddFixed f = add_fixed(p);
+  // Multipliers must be int32 lanes; the shifted sum (|x - zp| <= 255) must fit
+  // int32 before the zero point is added and the result clamped.
+  return f.shift >= 1 && f.shift <= 62 && f.ma < (std::int64_t{1} << 31) && f.mb < (std::int64_t{1} << 31) &&
+         255.0 * (ra + rb) < std::ldexp(1.0, 30);
+}
+
 template <typename T>
 void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
+  if (p.mode == RequantMode::fixed_point) return qlinear_add_fixed(p, a, b, c);
   // The reference's expression, lane by lane: fused multiply-adds round once,
   // exactly as std::fma does.
   const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;

@@ -14,8 +14,11 @@ namespace tinyq::kernels::x86 {
 template <typename T>
 void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t zero_point, std::span<T> y);
 
-// QLinearAdd in float mode (fixed mode stays on the reference kernel).
+// QLinearAdd, both requantization modes. Fixed mode runs here when its
+// multipliers fit the 32-bit lanes (qlinear_add_fixed_fits_avx2); otherwise
+// the caller uses the reference kernel.
 template <typename T>
 void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c);
+bool qlinear_add_fixed_fits_avx2(const QAddParams& p);
 
 }  // namespace tinyq::kernels::x86

@@ -243,7 +243,8 @@ PreparedOp prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, con
   p.c_zp = constant_zero_points(graph, node, in_::c_zero_point).at(0);
   p.mode = options.requant;
   std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
-  const bool fast = kernels::use_avx2(options.kernels) && p.mode == kernels::RequantMode::float_multiplier;
+  const bool fast = kernels::use_avx2(options.kernels) &&
+                    (p.mode == kernels::RequantMode::float_multiplier || kernels::x86::qlinear_add_fixed_fits_avx2(p));
   return {[p, node, fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
             namespace in_ = qlinear_add_input;
             if (in[in_::a]->shape() != in[in_::b]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
