@@ -196,7 +196,7 @@ inline void store_f32(__m256 v, const Activation& act, std::int64_t count, float
   if (count == 8) return _mm256_storeu_ps(dst, v);
   alignas(32) float tmp[8];
   _mm256_store_ps(tmp, v);
-  std::memcpy(dst, tmp, static_cast<std::size_t>(count) * sizeof(float));
+  for (std::int64_t i = 0; i < count; ++i) dst[i] = tmp[i];
 }
 
 // A convolution with a single output position is a matrix-vector product,
@@ -421,10 +421,20 @@ inline void requantize_store(const PackedConvQ& packed, std::int64_t oc, __m256i
     q0 = requantize_float8(a0, m, lo, hi, zp);
     q1 = requantize_float8(a1, m, lo, hi, zp);
   }
-  alignas(16) TY bytes[kLanes];
-  _mm_store_si128(reinterpret_cast<__m128i*>(bytes), pack16<TY>(q0, q1));
+  const __m128i bytes = pack16<TY>(q0, q1);
+  if (block.count[0] == 8 && block.count[1] == 8) {  // the common case: plain stores, no copy loop
+    if (block.y_offset[1] == block.y_offset[0] + 8) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + block.y_offset[0]), bytes);
+    } else {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + block.y_offset[0]), bytes);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + block.y_offset[1]), _mm_unpackhi_epi64(bytes, bytes));
+    }
+    return;
+  }
+  alignas(16) TY tmp[kLanes];
+  _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
   for (int h = 0; h < 2; ++h)
-    if (block.count[h]) std::memcpy(plane + block.y_offset[h], bytes + 8 * h, static_cast<std::size_t>(block.count[h]));
+    for (std::int64_t i = 0; i < block.count[h]; ++i) plane[block.y_offset[h] + i] = tmp[8 * h + i];
 }
 
 // Integer micro-kernel on the channel-pair-interleaved padded image: one
