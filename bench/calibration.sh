@@ -4,13 +4,7 @@
 # default onednn observers: HistogramObserver for activations).
 # Usage: bench/calibration.sh [MODEL]   (build first: scripts/test.sh or scripts/demo.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-tinyq=build/src/tinyq
-[ -x "$tinyq" ] || { echo "build tinyq first (cmake --build build)" >&2; exit 1; }
-assets=${TINYQ_ASSETS:-../shared}
-model=${1:-$assets/models/pretrainedResnet.h5}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"
 
 # The same 1000 images for everyone.
 "$tinyq" quantize "$model" --out "$tmp/warm.onnx" --save-calib-indices "$tmp/calib.npy" > /dev/null

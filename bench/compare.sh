@@ -7,15 +7,9 @@
 # then bench/calibration.sh (calibration time per method against PyTorch's PTQ).
 # Usage: bench/compare.sh [MODEL]   (build first: scripts/test.sh or scripts/demo.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-tinyq=build/src/tinyq
-[ -x "$tinyq" ] || { echo "build tinyq first (cmake --build build)" >&2; exit 1; }
-assets=${TINYQ_ASSETS:-../shared}
-model=${1:-$assets/models/pretrainedResnet.h5}
+source "$(dirname "$0")/common.sh"
 test_batch=$assets/data/cifar-10-batches-bin/test_batch.bin
 reps=${REPS:-3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 stem=$(basename "${model%.*}")
 "$tinyq" convert "$model" --out "$tmp" > /dev/null
 "$tinyq" quantize "$model" --out "$tmp/int8.onnx" > /dev/null     # MinMax per-tensor, u8/s8, QDQ

@@ -43,4 +43,16 @@ void Tensor::check_type(DType wanted) const {
                 std::string(dtype_name(wanted)));
 }
 
+std::vector<std::int32_t> to_int32_vector(const Tensor& t, const std::string& what) {
+  std::vector<std::int32_t> out;
+  out.reserve(t.element_count());
+  switch (t.dtype()) {
+    case DType::u8: for (auto v : t.data<std::uint8_t>()) out.push_back(v); break;
+    case DType::s8: for (auto v : t.data<std::int8_t>()) out.push_back(v); break;
+    case DType::s32: for (auto v : t.data<std::int32_t>()) out.push_back(v); break;
+    default: throw Error(what + " must be u8, s8 or s32, not " + std::string(dtype_name(t.dtype())));
+  }
+  return out;
+}
+
 }  // namespace tinyq

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
@@ -52,5 +53,9 @@ class Tensor {
   std::size_t element_count_ = 0;
   std::vector<std::byte> bytes_;
 };
+
+// The elements of a u8, s8 or s32 tensor as int32 (zero points, biases,
+// quantized weights). Throws Error naming `what` for any other element type.
+std::vector<std::int32_t> to_int32_vector(const Tensor& t, const std::string& what);
 
 }  // namespace tinyq

@@ -26,17 +26,6 @@ json attribute_json(const ir::Attribute& a) {
   return std::visit([](const auto& v) { return json(v); }, a);
 }
 
-std::vector<std::int32_t> as_ints(const Tensor& t) {
-  std::vector<std::int32_t> out;
-  switch (t.dtype()) {
-    case DType::u8: for (auto v : t.data<std::uint8_t>()) out.push_back(v); break;
-    case DType::s8: for (auto v : t.data<std::int8_t>()) out.push_back(v); break;
-    case DType::s32: for (auto v : t.data<std::int32_t>()) out.push_back(v); break;
-    default: break;
-  }
-  return out;
-}
-
 std::pair<std::int32_t, std::int32_t> code_range(DType t) { return t == DType::u8 ? std::pair{0, 255} : std::pair{-128, 127}; }
 
 json fixed_json(double real) {
@@ -52,14 +41,14 @@ json qlinear_json(const ir::Graph& g, const ir::Node& n) {
   for (double m : q.real_multipliers) j["multiplier_fixed"].push_back(fixed_json(m));
   // Worst case |acc| = |bias| + max|x - x_zp| * sum |w - w_zp| per output channel.
   const Tensor& w = g.initializer(n.inputs[runtime::ops::qlinear_input::w]);
-  const auto wi = as_ints(w);
+  const auto wi = to_int32_vector(w, "weight of node '" + n.name + "'");
   const auto [xmin, xmax] = code_range(g.value(n.inputs[0]).dtype);
   const std::int64_t x_span = std::max(q.x_zero_point - xmin, xmax - q.x_zero_point);
   const bool conv = n.op_type == "QLinearConv";
   const std::int64_t channels = conv ? w.shape()[0] : w.shape()[1];
   const std::int64_t per = static_cast<std::int64_t>(wi.size()) / channels;
   std::vector<std::int32_t> bias;
-  if (conv && runtime::ops::has_qlinear_bias(n)) bias = as_ints(g.initializer(n.inputs[runtime::ops::qlinear_input::bias]));
+  if (conv && runtime::ops::has_qlinear_bias(n)) bias = to_int32_vector(g.initializer(n.inputs[runtime::ops::qlinear_input::bias]), "bias of node '" + n.name + "'");
   std::int64_t worst = 0;
   double sum = 0, sum2 = 0;
   std::int64_t zeros = 0, wmin = INT64_MAX, wmax = INT64_MIN;

@@ -3,21 +3,6 @@
 #include "kernels/reference/quantized.h"
 
 namespace tinyq::passes {
-namespace {
-
-std::vector<std::int32_t> zero_points_of(const Tensor& t) {
-  std::vector<std::int32_t> out;
-  switch (t.dtype()) {
-    case DType::u8: for (auto v : t.data<std::uint8_t>()) out.push_back(v); break;
-    case DType::s8: for (auto v : t.data<std::int8_t>()) out.push_back(v); break;
-    case DType::s32: for (auto v : t.data<std::int32_t>()) out.push_back(v); break;
-    default: break;
-  }
-  return out;
-}
-
-}  // namespace
-
 int fold_constant_dequantize(ir::Graph& graph) {
   std::vector<ir::NodeId> folded;
   for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {
@@ -30,7 +15,9 @@ int fold_constant_dequantize(ir::Graph& graph) {
     const Tensor& scale_t = graph.initializer(node.inputs[1]);
     if (scale_t.dtype() != DType::f32) continue;
     const auto scales = scale_t.data<float>();
-    std::vector<std::int32_t> zps = has_zp ? zero_points_of(graph.initializer(node.inputs[2])) : std::vector<std::int32_t>{0};
+    const Tensor* zp_tensor = has_zp ? &graph.initializer(node.inputs[2]) : nullptr;
+    if (zp_tensor && zp_tensor->dtype() != DType::u8 && zp_tensor->dtype() != DType::s8 && zp_tensor->dtype() != DType::s32) continue;
+    std::vector<std::int32_t> zps = zp_tensor ? to_int32_vector(*zp_tensor, "zero point") : std::vector<std::int32_t>{0};
     if (zps.size() == 1 && scales.size() > 1) zps.assign(scales.size(), zps[0]);
     if (zps.size() != scales.size()) continue;
     // Per-axis parameters: channel = (i / inner) % axis_size, as the runtime op computes it.

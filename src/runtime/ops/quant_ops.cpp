@@ -36,15 +36,8 @@ std::vector<float> constant_scales(const ir::Graph& graph, const ir::Node& node,
 // Zero points as int32; an omitted zero point is a single 0.
 std::vector<std::int32_t> constant_zero_points(const ir::Graph& graph, const ir::Node& node, std::size_t index) {
   if (index >= node.inputs.size() || !node.inputs[index].valid()) return {0};
-  const Tensor& t = constant_input(graph, node, index, "zero point");
-  std::vector<std::int32_t> out;
-  switch (t.dtype()) {
-    case DType::u8: for (auto v : t.data<std::uint8_t>()) out.push_back(v); break;
-    case DType::s8: for (auto v : t.data<std::int8_t>()) out.push_back(v); break;
-    case DType::s32: for (auto v : t.data<std::int32_t>()) out.push_back(v); break;
-    default: fail(node, "zero point must be u8, s8 or s32");
-  }
-  return out;
+  return to_int32_vector(constant_input(graph, node, index, "zero point"),
+                         "node '" + node.name + "' (" + node.op_type + "): zero point");
 }
 
 namespace {
