@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Whole model: the fast kernels (--kernels auto) against the reference kernels
 # (--kernels reference, the executable spec) on all 10,000 test images.
-#   - int8: the u8 logits (last quantized tensor) equal element for element, for
+#   - int8: the logits (last quantized tensor) equal element for element, for
 #     the peer tests' schemes (MinMax per-tensor QDQ, Entropy per-channel
-#     QOperator) in both requantization modes;
+#     QOperator, MinMax per-channel with s8 activations as QOperator) in both
+#     requantization modes. (An s8 QDQ file keeps its convolutions in float, as
+#     ONNX Runtime runs it: there the fast float kernels follow ONNX Runtime's
+#     summation order and the reference loops their own, so it is not listed.)
 #   - fp32: outputs within 1e-5 and the same top-1 everywhere.
 # Usage: fast_vs_reference.sh TINYQ MODEL TEST_BATCH WORK_DIR
 set -euo pipefail
@@ -12,7 +15,8 @@ peers=$(cd "$(dirname "$0")/../peers" && pwd)
 python=/usr/bin/python3
 rm -rf "$work" && mkdir -p "$work"
 status=0
-for scheme in "minmax_per_tensor_qdq --method minmax --format qdq" "entropy_per_channel_qop --method entropy --per-channel --format qop"; do
+for scheme in "minmax_per_tensor_qdq --method minmax --format qdq" "entropy_per_channel_qop --method entropy --per-channel --format qop" \
+              "minmax_per_channel_s8_qop --method minmax --per-channel --act s8 --format qop"; do
   set -- $scheme
   name=$1
   shift
