@@ -66,6 +66,12 @@ class FastConvTester {
     conv2d_f32(p, x, w, b, ref, act);
     const auto packed = x86::pack_conv_f32(p, w, b, act);
     x86::conv2d_f32_avx2(p, packed, x.data(), fast.data());
+    // Packed without the spatial sizes (tap offsets computed per call): the same values.
+    Conv2DParams unsized = p;
+    unsized.in_h = unsized.in_w = unsized.out_h = unsized.out_w = 0;
+    std::vector<float> fast_unsized(ref.size(), NAN);
+    x86::conv2d_f32_avx2(p, x86::pack_conv_f32(unsized, w, b, act), x.data(), fast_unsized.data());
+    ASSERT_EQ(fast_unsized, fast) << describe();
     // Relative to the size of the sum's terms, which bounds the rounding of any order.
     const double scale = static_cast<double>(p.in_channels * p.kernel_h * p.kernel_w);
     for (std::size_t i = 0; i < ref.size(); ++i)
@@ -106,6 +112,12 @@ class FastConvTester {
     requantize_channels<TY>(p.batch, p.out_channels, p.out_h * p.out_w, acc, r, ref);
     const auto packed = x86::pack_conv_q<TW>(p, std::span<const TW>(w), w_zp, bias, x_zp, r);
     x86::qlinear_conv_avx2<TX, TY>(p, packed, x.data(), fast.data());
+    Conv2DParams unsized = p;
+    unsized.in_h = unsized.in_w = unsized.out_h = unsized.out_w = 0;
+    std::vector<TY> fast_unsized(outputs);
+    x86::qlinear_conv_avx2<TX, TY>(p, x86::pack_conv_q<TW>(unsized, std::span<const TW>(w), w_zp, bias, x_zp, r), x.data(),
+                                   fast_unsized.data());
+    ASSERT_EQ(fast_unsized, fast) << describe();
     for (std::size_t i = 0; i < outputs; ++i)
       ASSERT_EQ(static_cast<int>(fast[i]), static_cast<int>(ref[i]))
           << describe() << (per_channel ? " per-channel" : " per-tensor") << (fixed ? " fixed" : " float")

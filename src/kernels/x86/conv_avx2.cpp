@@ -76,6 +76,22 @@ bool phase_is_read(const Conv2DParams& p, std::int64_t a, std::int64_t b) {
   return row && col;
 }
 
+bool same_sizes(const Conv2DParams& a, const Conv2DParams& b) {
+  return a.in_h == b.in_h && a.in_w == b.in_w && a.out_h == b.out_h && a.out_w == b.out_w;
+}
+
+// The tap offsets precomputed at pack time when the run's sizes are the
+// packed ones (the usual case); otherwise computed into `local`.
+template <typename Packed>
+const std::vector<std::int64_t>& offsets_for(const Conv2DParams& p, const PaddedShape& s, std::int64_t units, const Packed& packed,
+                                             std::vector<std::int64_t>& local) {
+  if (!packed.tap_offsets.empty() && same_sizes(p, packed.geometry)) return packed.tap_offsets;
+  local = tap_offsets(p, s, units);
+  return local;
+}
+
+bool sizes_known(const Conv2DParams& g) { return g.in_h > 0 && g.in_w > 0 && g.out_h > 0 && g.out_w > 0; }
+
 // Fills the phase planes of `units` channel units (G channels interleaved per
 // position) from value(channel, ih, iw) inside the image, 0 outside.
 template <typename Out, int G, typename Value>
@@ -248,6 +264,7 @@ PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float>
                             Activation activation) {
   PackedConvF32 packed;
   packed.geometry = geometry;
+  if (sizes_known(geometry)) packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), geometry.in_channels);
   packed.out_channels = geometry.out_channels;
   packed.taps = geometry.in_channels * geometry.kernel_h * geometry.kernel_w;
   packed.activation = activation;
@@ -268,7 +285,8 @@ PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float>
 void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y) {
   const PaddedShape s = padded_shape(p);
   float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
-  const std::vector<std::int64_t> offsets = tap_offsets(p, s, p.in_channels);
+  std::vector<std::int64_t> local_offsets;
+  const std::vector<std::int64_t>& offsets = offsets_for(p, s, p.in_channels, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
   const std::int64_t slice = mlas_sgemm_stride_k(plane, packed.taps);
   std::vector<float> column(plane == 1 ? static_cast<std::size_t>(packed.taps) : 0);
@@ -308,6 +326,8 @@ PackedConvQ pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight
                         std::int32_t x_zero_point, const Requantizer& requantizer) {
   PackedConvQ packed;
   packed.geometry = geometry;
+  if (sizes_known(geometry))
+    packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), (geometry.in_channels + 1) / 2);
   packed.out_channels = geometry.out_channels;
   const std::int64_t out_channels = packed.out_channels, window = geometry.kernel_h * geometry.kernel_w;
   packed.taps = geometry.in_channels * window;
@@ -465,7 +485,8 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
   const PaddedShape s = padded_shape(p);
   const std::int64_t pairs = (p.in_channels + 1) / 2;
   std::int16_t* padded = scratch<std::int16_t>(padded_elements(s, pairs, 2));
-  const std::vector<std::int64_t> offsets = tap_offsets(p, s, pairs);
+  std::vector<std::int64_t> local_offsets;
+  const std::vector<std::int64_t>& offsets = offsets_for(p, s, pairs, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_pairs * kConvPanel * 2;
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
   const std::int32_t x_zp = packed.x_zero_point;

@@ -30,9 +30,13 @@ namespace tinyq::kernels::x86 {
 inline constexpr std::int64_t kConvPanel = 4;  // output channels per micro-kernel panel
 
 // Float convolution, group 1. weights: [panels][taps][4], zero-padded channels.
-// `geometry` needs in/out channels, kernel size, strides, dilations and pads.
+// `geometry` needs in/out channels, kernel size, strides, dilations and pads;
+// when it also has the spatial sizes (in_h, in_w, out_h, out_w > 0, known
+// from the graph before the first run), the tap offsets into the padded image
+// are computed once here instead of on every call.
 struct PackedConvF32 {
   Conv2DParams geometry;
+  std::vector<std::int64_t> tap_offsets;  // empty when the sizes were not known
   std::int64_t out_channels = 0, taps = 0;
   std::vector<float> weights, bias;
   Activation activation;
@@ -46,6 +50,7 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
 // weights. weights: (w - w_zp) as int16, [panels][tap pairs][4][2].
 struct PackedConvQ {
   Conv2DParams geometry;
+  std::vector<std::int64_t> tap_offsets;  // as in PackedConvF32
   std::int64_t out_channels = 0, taps = 0, tap_pairs = 0;
   std::vector<std::int16_t> weights;
   std::vector<std::int32_t> bias;

@@ -8,6 +8,13 @@
 
 namespace tinyq::runtime::ops {
 
+void with_spatial_sizes(kernels::Conv2DParams& geometry, const ir::Graph& graph, const ir::Node& node) {
+  const Shape& x = graph.value(node.inputs[0]).shape;
+  const Shape& y = graph.value(node.outputs[0]).shape;
+  if (x.size() != 4 || y.size() != 4) return;
+  geometry.in_h = x[2], geometry.in_w = x[3], geometry.out_h = y[2], geometry.out_w = y[3];  // kBatch is only ever dim 0
+}
+
 kernels::Conv2DParams conv_params_for(kernels::Conv2DParams geometry, const Shape& x, const Shape& w, const Shape& y) {
   geometry.batch = x[0], geometry.in_channels = x[1], geometry.in_h = x[2], geometry.in_w = x[3];
   geometry.out_channels = y[1], geometry.out_h = y[2], geometry.out_w = y[3];
@@ -51,6 +58,7 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
     const Shape ws = w.shape();
     kernels::Conv2DParams geometry = base;
     geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
+    with_spatial_sizes(geometry, graph, node);
     const auto packed = std::make_shared<const kernels::x86::PackedConvF32>(kernels::x86::pack_conv_f32(
         geometry, w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
         activation));

@@ -33,6 +33,8 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph&, const ir::Node&
 // A Conv/QLinearConv node's geometry (from its attributes) completed with the
 // sizes of one run: x [N,C,H,W], weight [M,C/group,kH,kW], y [N,M,oH,oW].
 kernels::Conv2DParams conv_params_for(kernels::Conv2DParams geometry, const Shape& x, const Shape& w, const Shape& y);
+// Fills the spatial sizes the graph knows before any run (for kernels that prepare per size).
+void with_spatial_sizes(kernels::Conv2DParams& geometry, const ir::Graph& graph, const ir::Node& node);
 using ir::constant_input;
 // The scalar value of an optional constant input, or `fallback` when omitted.
 float optional_scalar(const ir::Graph& graph, const ir::Node& node, std::size_t index, float fallback);

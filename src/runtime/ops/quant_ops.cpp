@@ -169,6 +169,7 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
         has_bias ? graph.initializer(node.inputs[in_::bias]).data<std::int32_t>() : std::span<const std::int32_t>{};
     kernels::Conv2DParams geometry = q.geometry;
     geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
+    with_spatial_sizes(geometry, graph, node);
     std::shared_ptr<const kernels::x86::PackedConvQ> packed;
     dispatch_8bit(weight.dtype(), node, [&](auto w_type) {
       using TW = decltype(w_type);
