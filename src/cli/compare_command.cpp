@@ -131,7 +131,10 @@ void run_compare(const CompareOptions& o) {
   report.calibration_images = calib.images.size();
   report.calibration_source = calib.source;
   const auto source = [&](std::size_t begin, std::size_t count) { return eval::image_batch_f32(calib.images, begin, count); };
-  const ir::Graph prepared = quant::prepare_for_quantization(model);
+  // One pass over the calibration images serves every scheme of the matrix.
+  const quant::Calibration calibration =
+      quant::calibrate(model, source, calib.images.size(), quant::calibrate_options(to_quantize_options(base)));
+  const ir::Graph& prepared = calibration.prepared;
 
   const std::size_t total = o.methods.size() * o.granularities.size() * o.activations.size();
   std::size_t done = 0;
@@ -143,7 +146,7 @@ void run_compare(const CompareOptions& o) {
         c.per_channel = granularity == "per-channel";
         c.act = act;
         const quant::QuantizeOptions qo = to_quantize_options(c);
-        const auto result = quant::quantize(model, source, calib.images.size(), qo);
+        const auto result = quant::build(calibration, qo);
         eval::SchemeResult s;
         s.id = method + "_" + granularity + "_" + act;
         s.description = quant::describe(qo);

@@ -308,23 +308,30 @@ ir::Graph prepare_for_quantization(ir::Graph graph) {
   return graph;
 }
 
-QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
-                            const QuantizeOptions& options) {
+Calibration calibrate(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
+                      const CalibrateOptions& options) {
   if (image_count == 0) throw Error("quantize: the calibration set is empty");
-  if (options.activation == DType::s8 && options.weight == DType::u8)
-    throw Error("quantize: s8 activations with u8 weights have no kernel in ONNX Runtime; use --weight s8");
-  const ir::Graph g = prepare_for_quantization(float_graph);
-  const Plan plan = plan_roles(g, options);
-  const std::set<std::uint32_t> wanted = values_to_calibrate(g, plan);
-
-  // One streaming pass over the calibration images; batches run in parallel,
-  // observers are fed under a lock.
-  std::map<std::uint32_t, TensorObserver> observers;
+  Calibration calibration;
+  calibration.prepared = prepare_for_quantization(float_graph);
+  calibration.image_count = image_count;
+  calibration.bins = options.bins;
+  calibration.averaging_constant = options.averaging_constant;
+  const ir::Graph& g = calibration.prepared;
+  // Every float tensor a scheme may quantize: graph inputs and node outputs.
+  // (Which ones a scheme needs depends on its options; observing all of them
+  // once is what lets build() serve any scheme without another pass.)
   std::vector<std::string> tap_names;
-  for (auto v : wanted) {
-    observers.emplace(v, TensorObserver(g.values()[v].name, options.calibration.bins, options.calibration.averaging_constant));
-    tap_names.push_back(g.values()[v].name);
+  std::vector<TensorObserver*> observers;
+  for (std::uint32_t v = 0; v < g.values().size(); ++v) {
+    const ir::Value& value = g.values()[v];
+    if (value.initializer || value.dtype != DType::f32) continue;
+    tap_names.push_back(value.name);
   }
+  for (const auto& name : tap_names)
+    observers.push_back(&calibration.observers.emplace(name, TensorObserver(name, options.bins, options.averaging_constant)).first->second);
+
+  // One streaming pass over the images; batches run in parallel, observers
+  // are fed in batch order under a lock, so results do not depend on threads.
   runtime::OpOptions run_options;
   run_options.kernels = options.kernels;
   const runtime::Executor executor(g, run_options);
@@ -332,25 +339,41 @@ QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSourc
   const std::size_t batches = (image_count + batch - 1) / batch;
   std::mutex mutex;
   std::vector<std::map<std::string, Tensor>> pending(batches);
-  std::size_t observed_upto = 0;  // batches are observed in order, so results do not depend on threads
+  std::size_t observed_upto = 0;
   parallel_for(batches, options.threads, [&](std::size_t b) {
     const std::size_t begin = b * batch, count = std::min(batch, image_count - begin);
     auto taps = executor.run_with_taps({images(begin, count)}, tap_names);
     std::lock_guard lock(mutex);
     pending[b] = std::move(taps);
     while (observed_upto < batches && !pending[observed_upto].empty()) {
-      for (auto& [v, obs] : observers) obs.observe(pending[observed_upto].at(g.values()[v].name).data<float>());
+      for (std::size_t i = 0; i < tap_names.size(); ++i) observers[i]->observe(pending[observed_upto].at(tap_names[i]).data<float>());
       pending[observed_upto].clear();
       ++observed_upto;
     }
   });
+  return calibration;
+}
 
+QuantizationResult build(const Calibration& calibration, const QuantizeOptions& options) {
+  if (options.activation == DType::s8 && options.weight == DType::u8)
+    throw Error("quantize: s8 activations with u8 weights have no kernel in ONNX Runtime; use --weight s8");
+  if (options.calibration.bins != calibration.bins || options.calibration.averaging_constant != calibration.averaging_constant)
+    throw Error("quantize: the calibration was recorded with " + std::to_string(calibration.bins) +
+                " histogram bins and averaging constant " + std::to_string(calibration.averaging_constant) +
+                "; build it again to use other values");
+  const ir::Graph& g = calibration.prepared;
+  const Plan plan = plan_roles(g, options);
+  const std::set<std::uint32_t> wanted = values_to_calibrate(g, plan);
   const IntRange ints = activation_int_range(options.activation, options.reduce_range);
   const int levels = ints.qmax - ints.qmin + 1;
   // Choosing a range from a histogram (entropy, MSE) costs far more than
   // reading min/max: one tensor per task, on every thread.
   std::vector<std::pair<std::uint32_t, const TensorObserver*>> list;
-  for (const auto& [v, obs] : observers) list.emplace_back(v, &obs);
+  for (auto v : wanted) {
+    auto it = calibration.observers.find(g.values()[v].name);
+    if (it == calibration.observers.end()) throw Error("quantizer: tensor '" + g.values()[v].name + "' was not calibrated");
+    list.emplace_back(v, &it->second);
+  }
   std::vector<Range> chosen(list.size());
   parallel_for(list.size(), options.threads, [&](std::size_t i) { chosen[i] = choose_range(*list[i].second, options.calibration, levels); });
   std::map<std::uint32_t, Range> ranges, observed;
@@ -359,6 +382,21 @@ QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSourc
     observed[list[i].first] = {list[i].second->min(), list[i].second->max()};
   }
   return QdqBuilder(g, options, ranges).build(plan, observed);
+}
+
+QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
+                            const QuantizeOptions& options) {
+  return build(calibrate(float_graph, images, image_count, calibrate_options(options)), options);
+}
+
+CalibrateOptions calibrate_options(const QuantizeOptions& o) {
+  CalibrateOptions c;
+  c.bins = o.calibration.bins;
+  c.averaging_constant = o.calibration.averaging_constant;
+  c.batch = o.batch;
+  c.threads = o.threads;
+  c.kernels = o.kernels;
+  return c;
 }
 
 ir::Graph to_qoperator(ir::Graph qdq) {

@@ -6,6 +6,7 @@
 // weights and int32 biases as constants. to_qoperator() fuses it into
 // QLinearConv / QLinearAdd / ... exactly as ONNX Runtime does before running it.
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,30 @@ struct QuantizationResult {
 
 // The float graph the quantizer works on (and calibrates).
 ir::Graph prepare_for_quantization(ir::Graph graph);
+
+// Quantization in two steps: calibrate() makes the one pass over the images
+// and records, per float tensor of the prepared graph, an observer (min/max,
+// moving average, |x| histogram); build() then chooses every range from those
+// records for any scheme (method, granularity, types) without touching an
+// image again. quantize() is the two in a row.
+struct CalibrateOptions {
+  int bins = 2048;                  // histogram resolution (build() needs the same)
+  double averaging_constant = 0.01;
+  std::size_t batch = 100;
+  unsigned threads = 1;
+  kernels::KernelPolicy kernels = kernels::KernelPolicy::auto_select;
+};
+struct Calibration {
+  ir::Graph prepared;  // prepare_for_quantization() of the float graph
+  std::map<std::string, TensorObserver> observers;  // by tensor name
+  std::size_t image_count = 0;
+  int bins = 0;
+  double averaging_constant = 0;
+};
+Calibration calibrate(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
+                      const CalibrateOptions& options);
+QuantizationResult build(const Calibration& calibration, const QuantizeOptions& options);
+CalibrateOptions calibrate_options(const QuantizeOptions& options);
 
 QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
                             const QuantizeOptions& options);
