@@ -52,9 +52,39 @@ bool same_constant(const Graph& g, ValueId a, ValueId b) {
          std::memcmp(ta.bytes().data(), tb.bytes().data(), ta.byte_size()) == 0;
 }
 
+// ONNX Runtime's x86 build runs QDQS8ToU8Transformer before fusing: every
+// s8 QuantizeLinear whose only reader is a DequantizeLinear with the same
+// scalar zero point (and whose output is not a graph output) becomes u8 with
+// zero point + 128. x - zp is unchanged, so integer results are the same, but
+// the fused ops then take their u8 paths (and an s8 Conv becomes a u8
+// QLinearConv instead of staying in float). Mirrored here.
+void convert_s8_pairs_to_u8(Graph& graph) {
+  for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {
+    const Node q = graph.nodes()[n];
+    if (!is(q, "QuantizeLinear") || q.inputs.size() != 3 || !q.inputs[2].valid()) continue;
+    if (graph.value(q.outputs[0]).dtype != DType::s8 || graph.is_graph_output(q.outputs[0])) continue;
+    const auto readers = graph.consumers(q.outputs[0]);
+    if (readers.size() != 1 || !is(graph.node(readers[0]), "DequantizeLinear")) continue;
+    const Node& dq = graph.node(readers[0]);
+    if (dq.inputs.size() != 3 || !dq.inputs[2].valid()) continue;
+    if (!graph.is_initializer(q.inputs[2]) || !graph.is_initializer(dq.inputs[2])) continue;
+    const Tensor &qz = graph.initializer(q.inputs[2]), &dqz = graph.initializer(dq.inputs[2]);
+    if (qz.dtype() != DType::s8 || dqz.dtype() != DType::s8 || qz.element_count() != 1 || dqz.element_count() != 1) continue;
+    if (qz.data<std::int8_t>()[0] != dqz.data<std::int8_t>()[0]) continue;
+    Tensor u8_zp(DType::u8, qz.shape());
+    u8_zp.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(qz.data<std::int8_t>()[0] + 128);
+    const ValueId zp = graph.add_initializer(graph.unique_name(q.name + "/zero_point_u8"), std::move(u8_zp));
+    const NodeId dq_id = readers[0];
+    graph.nodes()[n].inputs[2] = zp;
+    graph.node(dq_id).inputs[2] = zp;
+    graph.value(q.outputs[0]).dtype = DType::u8;
+  }
+}
+
 }  // namespace
 
 int fuse_qdq(Graph& graph, FuseTarget target) {
+  if (target == FuseTarget::onnxruntime_x86) convert_s8_pairs_to_u8(graph);
   int fused = 0;
   std::vector<NodeId> doomed;
   for (std::uint32_t n = 0; n < graph.nodes().size(); ++n) {

@@ -13,12 +13,16 @@ namespace tinyq::passes {
 //                                               =>  the op on the quantized tensor
 // Dequantize nodes left without readers are removed. Returns the number of fusions.
 //
-// Which patterns fuse depends on the element type, as in ONNX Runtime's x86
-// CPU build: its Conv and MatMul selectors accept s8 activations only where
-// QDQIsInt8Allowed() (ARM builds), so on x86 an s8 Conv/MatMul stays
-// DQ -> float op -> Q, computed in float. Add, GlobalAveragePool and the data
-// movement ops fuse for u8 and s8 alike. `Target::qoperator` fuses everything
-// (what `quantize --format qop` writes, where the file itself says QLinearConv).
+// What fuses follows ONNX Runtime's x86 CPU build. It first turns s8
+// activation Q -> DQ pairs into u8 ones (QDQS8ToU8Transformer: zero point
+// + 128, when the Q's only reader is the DQ and its output is no graph
+// output), so an s8 model usually runs as its u8 twin. Where an s8 pair stays
+// (a Q whose output is also a graph output, as when every tensor is exposed),
+// its Conv and MatMul selectors refuse s8 activations (QDQIsInt8Allowed() is
+// true on ARM only): that Conv/MatMul stays DQ -> float op -> Q, computed in
+// float. Add, GlobalAveragePool and the data movement ops fuse for u8 and s8
+// alike. `FuseTarget::qoperator` fuses everything as written (what `quantize
+// --format qop` writes, where the file itself says QLinearConv).
 enum class FuseTarget { onnxruntime_x86, qoperator };
 int fuse_qdq(ir::Graph& graph, FuseTarget target = FuseTarget::onnxruntime_x86);
 
