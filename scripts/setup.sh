@@ -12,6 +12,7 @@ debian_packages=(
   libtorch-dev                                           # TorchScript and state_dict export
   graphviz libgraphviz-dev                               # graph pictures (libgvc and its render plugins)
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
+  clang libclang-rt-14-dev                               # libFuzzer targets (scripts/fuzz.sh)
   python3 python3-h5py python3-numpy                     # test fixtures and independent checks
   python3-onnx python3-torch                             # peers: onnx.checker, PyTorch
 )

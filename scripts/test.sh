@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the release build with warnings as
 # errors, then the unit, importer and CLI tests again under AddressSanitizer
-# and UndefinedBehaviorSanitizer.
+# and UndefinedBehaviorSanitizer, then a short run of every fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,3 +14,6 @@ cmake --build build -j"$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINYQ_BUILD_TESTS=ON -DTINYQ_SANITIZE=ON -DTINYQ_WERROR=ON
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -j"$jobs" --output-on-failure -L "unit|importer|cli")
+
+# Every fuzzer: the inputs it once crashed on, then 10 seconds of new ones.
+scripts/fuzz.sh 10

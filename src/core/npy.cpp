@@ -88,11 +88,14 @@ Tensor read_npy(const std::filesystem::path& path) {
   const auto payload_start = in.tellg();
   in.seekg(0, std::ios::end);
   const auto file_size = static_cast<std::uint64_t>(in.tellg());
-  long double expected = dtype_size(dtype);
-  for (auto d : shape) expected *= static_cast<long double>(d);
-  if (expected != static_cast<long double>(file_size - static_cast<std::uint64_t>(payload_start)))
-    throw Error(file + ": .npy payload is " + std::to_string(file_size - payload_start) + " bytes, header shape " +
-                shape_to_string(shape) + " needs " + std::to_string(static_cast<std::uint64_t>(expected)));
+  const std::uint64_t payload = file_size - static_cast<std::uint64_t>(payload_start);
+  std::uint64_t expected = dtype_size(dtype);
+  for (auto d : shape)
+    if (__builtin_mul_overflow(expected, static_cast<std::uint64_t>(d), &expected))
+      throw Error(file + ": .npy header shape " + shape_to_string(shape) + " is larger than any file");
+  if (expected != payload)
+    throw Error(file + ": .npy payload is " + std::to_string(payload) + " bytes, header shape " +
+                shape_to_string(shape) + " needs " + std::to_string(expected));
   Tensor t(dtype, shape);
   in.seekg(payload_start);
   in.read(reinterpret_cast<char*>(t.bytes().data()), static_cast<std::streamsize>(t.byte_size()));

@@ -2,11 +2,17 @@
 
 #include <string>
 
+#include "core/error.h"
+
 namespace tinyq {
 
 std::int64_t element_count(const Shape& shape) {
+  // Shapes come from files: a product that overflows is a damaged file, not a
+  // number to wrap around.
   std::int64_t count = 1;
-  for (auto d : shape) count *= (d == kBatch ? 1 : d);
+  for (auto d : shape)
+    if (__builtin_mul_overflow(count, d == kBatch ? 1 : d, &count))
+      throw Error("shape " + shape_to_string(shape) + " has more elements than a 64-bit count holds");
   return count;
 }
 

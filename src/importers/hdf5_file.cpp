@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "importers/hdf5_preflight.h"
 
 namespace tinyq::importers {
 
@@ -23,6 +24,7 @@ Hdf5Handle::~Hdf5Handle() {
 Hdf5File::Hdf5File(const std::filesystem::path& path) : name_(path.string()) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported through tinyq::Error
   if (!std::filesystem::exists(path)) throw Error(name_ + ": file not found");
+  preflight_hdf5(path);
   if (H5Fis_hdf5(name_.c_str()) <= 0) throw Error(name_ + ": not an HDF5 file (a Keras .h5 model was expected)");
   file_ = Hdf5Handle(H5Fopen(name_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file_.valid()) throw Error(name_ + ": cannot open as HDF5 (truncated or damaged file?)");

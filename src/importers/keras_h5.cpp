@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "importers/hdf5_file.h"
+#include "importers/hdf5_sandbox.h"
 #include "importers/keras_layers.h"
 #include "ir/verifier.h"
 
@@ -33,20 +33,22 @@ class KerasModelReader {
  public:
   explicit KerasModelReader(const std::filesystem::path& path) : file_(path) {}
 
-  ir::Graph read() {
+  // `config_text` replaces the file's own model_config when given.
+  ir::Graph read(const std::string* config_text = nullptr) {
     const std::string file = file_.name();
-    if (!file_.has_attribute("/", "model_config"))
+    if (!config_text && !file_.has_attribute("/", "model_config"))
       throw Error(file + ": no 'model_config' attribute (weights-only file? save the whole model with model.save)");
     try {
-      model_ = json::parse(file_.string_attribute("/", "model_config"));
+      model_ = json::parse(config_text ? *config_text : file_.string_attribute("/", "model_config"));
     } catch (const json::exception& e) {
       throw Error(file + ": model_config is not valid JSON: " + e.what());
     }
     if (!file_.exists("/model_weights")) throw Error(file + ": missing group 'model_weights'");
-    graph_.name = model_.value("config", json::object()).value("name", std::filesystem::path(file).stem().string());
-
-    const std::string cls = model_.value("class_name", "");
+    if (!model_.is_object() || !model_.value("config", json::object()).is_object())
+      throw Error(file + ": model_config must be a JSON object with an object 'config'");
     try {
+      graph_.name = model_.value("config", json::object()).value("name", std::filesystem::path(file).stem().string());
+      const std::string cls = model_.value("class_name", "");
       if (cls == "Functional" || cls == "Model") read_functional();
       else if (cls == "Sequential") read_sequential();
       else throw Error("model class '" + cls + "' is not supported (Functional or Sequential)");
@@ -195,7 +197,7 @@ class KerasModelReader {
     if (outputs.size() == 1) graph_.rename_value(graph_.outputs()[0], "output");
   }
 
-  Hdf5File file_;
+  SandboxedHdf5File file_;
   json model_;
   ir::Graph graph_;
   std::map<std::string, const json*> layers_;
@@ -208,5 +210,9 @@ class KerasModelReader {
 }  // namespace
 
 ir::Graph import_keras_h5(const std::filesystem::path& path) { return KerasModelReader(path).read(); }
+
+ir::Graph import_keras_config(const std::string& model_config, const std::filesystem::path& weights_h5) {
+  return KerasModelReader(weights_h5).read(&model_config);
+}
 
 }  // namespace tinyq::importers

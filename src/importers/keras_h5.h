@@ -12,4 +12,8 @@ namespace tinyq::importers {
 // of each; other tensors are named after their Keras layers.
 ir::Graph import_keras_h5(const std::filesystem::path& path);
 
+// The same from a model_config JSON text kept apart from the file whose
+// model_weights it uses (the config fuzzer feeds it mutated configs).
+ir::Graph import_keras_config(const std::string& model_config, const std::filesystem::path& weights_h5);
+
 }  // namespace tinyq::importers

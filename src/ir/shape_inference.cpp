@@ -190,7 +190,7 @@ Types infer_reshape(const Graph& graph, const Node& node, const Types& in) {
       continue;
     }
     if (out[i] < 0) fail(node, "shape entry " + std::to_string(out[i]) + " is invalid");
-    known *= out[i];
+    if (__builtin_mul_overflow(known, out[i], &known)) fail(node, "shape entries multiply beyond 64 bits");
   }
   if (!batch_placed) fail(node, "the symbolic batch dimension must be kept with a 0 in the shape");
   const std::int64_t total = element_count(s);

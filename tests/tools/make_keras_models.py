@@ -300,6 +300,12 @@ def write_malformed(out, good):
         layer(cfg, "conv")["config"]["padding"] = "causal"
     variant("unsupported_option", unsupported_option)
 
+    def config_is_number(f, cfg):
+        pass
+    variant("config_is_number", config_is_number)
+    with h5py.File(os.path.join(d, "config_is_number.h5"), "r+") as f:
+        f.attrs["model_config"] = "22"
+
     def no_config(f, cfg):
         pass
     variant("no_config", no_config)
