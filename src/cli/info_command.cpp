@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/assets.h"
 #include "eval/model_summary.h"
 #include "importers/load_model.h"
 
@@ -11,9 +12,11 @@ namespace tinyq::cli {
 void add_info_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("info", "Print the layer table (name, op, output shape, params, MACs) and totals");
-  cmd->add_option("model", *model, "Model file (.h5)")->required();
+  cmd->add_option("model", *model, "Model file (.h5 or .onnx; default: the ResNet8 in the assets folder)");
   cmd->callback([model] {
-    const ir::Graph graph = importers::load_model(*model);
+    const std::string path = model->empty() ? require_asset("models/pretrainedResnet.h5").string() : *model;
+    std::printf("model   %s\n\n", path.c_str());
+    const ir::Graph graph = importers::load_model(path);
     const auto summary = eval::summarize(graph);
     std::printf("%-34s %-20s %-16s %10s %12s\n", "node", "op", "output", "params", "MACs");
     for (const auto& row : summary.nodes)

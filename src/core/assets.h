@@ -1,7 +1,10 @@
 #pragma once
 // Third-party assets (the Keras model, CIFAR-10, MLPerf index files) are never
-// committed. They are found through one setting: the TINYQ_ASSETS environment
-// variable, defaulting to ../shared beside the checkout.
+// committed. They live in one folder, found by one rule:
+//   1. the TINYQ_ASSETS environment variable, when set;
+//   2. else ../shared beside the checkout, when that folder exists;
+//   3. else the per-user cache, $XDG_CACHE_HOME/tinyq (default ~/.cache/tinyq).
+// `tinyq fetch` fills that folder.
 #include <filesystem>
 #include <string>
 
@@ -9,8 +12,11 @@ namespace tinyq {
 
 std::filesystem::path assets_root();
 
+// Which step of the rule chose assets_root(), for messages.
+std::string assets_root_origin();
+
 // Path of an asset relative to the assets root, e.g. "models/pretrainedResnet.h5".
-// Throws an Error naming the missing file and where to download it.
+// Throws an Error naming the missing file and how to get it.
 std::filesystem::path require_asset(const std::string& relative);
 
 // The checkout tinyq was built from (where the peer scripts live).
