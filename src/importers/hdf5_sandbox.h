@@ -32,6 +32,9 @@ class SandboxedHdf5File {
   Shape dataset_shape(const std::string& dataset_path) const;
   Tensor read_f32(const std::string& dataset_path, std::size_t max_elements) const;
 
+  // The reader process (tests stop it to check how its death is reported).
+  pid_t reader_pid() const { return child_; }
+
  private:
   struct Reply;
   Reply call(int op, const std::string& a, const std::string& b, std::uint64_t n) const;

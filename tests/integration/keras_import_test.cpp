@@ -4,12 +4,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <cmath>
 #include <algorithm>
 #include <fstream>
 
 #include "core/error.h"
 #include "core/npy.h"
+#include "importers/hdf5_sandbox.h"
 #include "importers/keras_h5.h"
 #include "kernels/reference/layout.h"
 #include "passes/optimize.h"
@@ -134,6 +137,37 @@ INSTANTIATE_TEST_SUITE_P(
       std::string name = info.param.file.substr(0, info.param.file.find('.'));
       return name;
     });
+
+// libhdf5 runs in a child process: when it dies, the importer reports it.
+TEST(Hdf5Sandbox, ReaderDeathBecomesAClearError) {
+  const fs::path path = kFixtures / "residual" / "model.h5";
+  importers::SandboxedHdf5File file(path);
+  EXPECT_TRUE(file.exists("/model_weights"));
+  ASSERT_GT(file.reader_pid(), 0);
+  ::kill(file.reader_pid(), SIGSEGV);
+  try {
+    file.exists("/model_weights/conv");
+    FAIL() << "a dead reader answered";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(path.string() + ": libhdf5 crashed (signal 11"));
+    EXPECT_THAT(e.what(), HasSubstr("reading '/model_weights/conv'"));
+  }
+}
+
+// An input the .h5 fuzzer found: libhdf5 reads freed memory while looking up
+// the model_config attribute. Whatever libhdf5 does with it, tinyq answers
+// with an Error naming the file, every time.
+TEST(Hdf5Sandbox, UseAfterFreeInLibhdf5IsContained) {
+  const fs::path path = fs::path(TINYQ_FUZZ_REGRESSIONS) / "keras_h5" / "hdf5_attribute_use_after_free.h5";
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    try {
+      importers::import_keras_h5(path);
+      FAIL() << "a damaged file was accepted";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(path.string()));
+    }
+  }
+}
 
 }  // namespace
 }  // namespace tinyq
