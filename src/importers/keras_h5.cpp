@@ -23,6 +23,13 @@ struct TensorRef {
   auto operator<=>(const TensorRef&) const = default;
 };
 
+// Keras 2 writes an input's shape as batch_input_shape, Keras 3 as batch_shape.
+const json& input_shape_of(const json& input_config) {
+  if (input_config.contains("batch_input_shape")) return input_config.at("batch_input_shape");
+  if (input_config.contains("batch_shape")) return input_config.at("batch_shape");
+  throw Error("model_config: InputLayer '" + input_config.value("name", std::string("?")) + "' has no batch_input_shape");
+}
+
 struct LayerCallSpec {
   const json* layer = nullptr;
   int call = 0;
@@ -44,10 +51,12 @@ class KerasModelReader {
       throw Error(file + ": model_config is not valid JSON: " + e.what());
     }
     if (!file_.exists("/model_weights")) throw Error(file + ": missing group 'model_weights'");
-    if (!model_.is_object() || !model_.value("config", json::object()).is_object())
-      throw Error(file + ": model_config must be a JSON object with an object 'config'");
+    if (!model_.is_object() || !(model_.value("config", json::object()).is_object() || model_["config"].is_array()))
+      throw Error(file + ": model_config must be a JSON object whose 'config' is an object (or a Sequential layer list)");
     try {
-      graph_.name = model_.value("config", json::object()).value("name", std::filesystem::path(file).stem().string());
+      graph_.name = model_["config"].is_object()
+                        ? model_["config"].value("name", std::filesystem::path(file).stem().string())
+                        : std::filesystem::path(file).stem().string();
       const std::string cls = model_.value("class_name", "");
       if (cls == "Functional" || cls == "Model") read_functional();
       else if (cls == "Sequential") read_sequential();
@@ -116,7 +125,7 @@ class KerasModelReader {
       if (it == layers_.end() || it->second->at("class_name") != "InputLayer")
         throw Error("model_config: input_layers names '" + ref.layer + "', which is not an InputLayer");
       const json& cfg = it->second->at("config");
-      tensors_[ref] = add_keras_input(graph_, ref.layer, cfg.at("batch_input_shape"), single_input ? "input" : ref.layer);
+      tensors_[ref] = add_keras_input(graph_, ref.layer, input_shape_of(cfg), single_input ? "input" : ref.layer);
     }
     std::vector<KerasTensor> outputs;
     for (const json& out : config.at("output_layers")) outputs.push_back(resolve(parse_ref(out, "output_layers")));
@@ -131,13 +140,12 @@ class KerasModelReader {
     KerasTensor x;
     const json& head = layers[0];
     if (head.at("class_name") == "InputLayer") {
-      x = add_keras_input(graph_, head.at("config").value("name", "input"), head.at("config").at("batch_input_shape"),
-                          "input");
+      x = add_keras_input(graph_, head.at("config").value("name", "input"), input_shape_of(head.at("config")), "input");
       first = 1;
     } else {
       if (!head.at("config").contains("batch_input_shape"))
         throw Error("model_config: the first layer of the Sequential model has no batch_input_shape");
-      x = add_keras_input(graph_, "input", head.at("config").at("batch_input_shape"), "input");
+      x = add_keras_input(graph_, "input", input_shape_of(head.at("config")), "input");
     }
     for (std::size_t i = first; i < layers.size(); ++i) {
       json layer = layers[i];

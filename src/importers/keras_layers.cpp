@@ -1,5 +1,6 @@
 #include "importers/keras_layers.h"
 
+#include <cctype>
 #include <map>
 
 #include "core/error.h"
@@ -30,8 +31,10 @@ void require_spatial(const LayerCall& call) {
 }
 
 void require_channels_last(const LayerCall& call) {
-  if (call.has_option("data_format") && call.option_string("data_format") != "channels_last")
-    call.fail("option data_format='" + call.option_string("data_format") + "' is not supported (only channels_last)");
+  std::string format = call.option_string("data_format", "channels_last");
+  for (char& c : format) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (format != "channels_last")
+    call.fail("option data_format='" + format + "' is not supported (only channels_last)");
 }
 
 std::vector<KerasTensor> one(ir::ValueId v) { return {KerasTensor{v, std::nullopt}}; }
@@ -42,20 +45,19 @@ std::vector<KerasTensor> convolution(LayerCall& call, bool depthwise) {
   require_channels_last(call);
   const Shape x = call.input_shape();  // N, C, H, W
   const auto kernel = call.option_ints("kernel_size", 2);
-  const auto strides = call.option_ints("strides", 2);
-  const auto dilation = call.has_option("dilation_rate") ? call.option_ints("dilation_rate", 2)
-                                                          : std::vector<std::int64_t>{1, 1};
-  const std::string padding = call.option_string("padding");
+  const auto strides = call.option_ints("strides", 2, 1);
+  const auto dilation = call.option_ints("dilation_rate", 2, 1);
+  const std::string padding = call.option_padding();
   const std::int64_t in_channels = x[1];
   std::int64_t groups = 1, out_channels = 0, multiplier = 1;
   if (depthwise) {
-    multiplier = call.has_option("depth_multiplier") ? call.option_int("depth_multiplier") : 1;
+    multiplier = call.option_int("depth_multiplier", 1);
     if (multiplier <= 0 || multiplier > kMaxDim) call.fail("option depth_multiplier is out of range");
     groups = in_channels;
     out_channels = in_channels * multiplier;
   } else {
     out_channels = call.option_int("filters");
-    groups = call.has_option("groups") ? call.option_int("groups") : 1;
+    groups = call.option_int("groups", 1);
     if (out_channels <= 0 || out_channels > kMaxDim) call.fail("option filters is out of range");
     if (groups <= 0 || in_channels % groups || out_channels % groups)
       call.fail("option groups=" + std::to_string(groups) + " does not divide the channels");
@@ -90,7 +92,7 @@ std::vector<KerasTensor> convolution(LayerCall& call, bool depthwise) {
   const auto pad_h = tensorflow_padding(padding, x[2], kh, strides[0], dilation[0]);
   const auto pad_w = tensorflow_padding(padding, x[3], kw, strides[1], dilation[1]);
   if (pad_h[0] < 0) call.fail("option padding='" + padding + "' is not supported (same or valid)");
-  const std::string activation = call.has_option("activation") ? call.option_string("activation") : "linear";
+  const std::string activation = call.option_activation("activation");
   const bool has_activation = activation != "linear";
   ir::ValueId y = call.add_node("Conv", std::move(inputs),
                                 {{"kernel_shape", std::vector<std::int64_t>{kh, kw}},
@@ -112,7 +114,7 @@ std::vector<KerasTensor> dense(LayerCall& call) {
   const std::int64_t in = xs.back(), units = call.option_int("units");
   if (units <= 0 || units > kMaxDim * 16 || in * units > kMaxWeightElements) call.fail("option units is out of range");
   Tensor kernel = call.weight("kernel", {in, units});  // Keras: (in, out)
-  const std::string activation = call.has_option("activation") ? call.option_string("activation") : "linear";
+  const std::string activation = call.option_activation("activation");
   const bool has_activation = activation != "linear";
   const bool use_bias = call.option_bool("use_bias", true);
   ir::ValueId y;
@@ -153,13 +155,9 @@ std::vector<KerasTensor> batch_normalization(LayerCall& call) {
   if (rank != 2 && rank != 4) call.fail("expects a 2-D or 4-D input, got " + shape_to_string(xs));
   // Keras' axis must be the channel (last) axis: ONNX normalizes over axis 1,
   // which is where NCHW (and 2-D) tensors keep their channels.
-  std::vector<std::int64_t> axes;
-  if (call.config().at("axis").is_array()) {
-    for (const auto& a : call.config().at("axis")) axes.push_back(a.get<std::int64_t>());
-  } else {
-    axes.push_back(call.option_int("axis"));
-  }
-  if (axes.size() != 1 || (axes[0] != -1 && axes[0] != rank - 1))
+  // Keras writes axis as an int or a list (default -1).
+  const std::int64_t axis = call.option_int("axis", -1);
+  if (axis != -1 && axis != rank - 1)
     call.fail("option axis=" + call.config().at("axis").dump() + " is not supported (only the channel axis)");
   const std::int64_t c = xs[1];
   const Shape cs{c};
@@ -172,7 +170,7 @@ std::vector<KerasTensor> batch_normalization(LayerCall& call) {
                                  call.add_constant("beta", std::move(beta)),
                                  call.add_constant("moving_mean", call.weight("moving_mean", cs)),
                                  call.add_constant("moving_variance", call.weight("moving_variance", cs))},
-                                {{"epsilon", static_cast<float>(call.option_number("epsilon"))}}, "");
+                                {{"epsilon", static_cast<float>(call.option_number("epsilon", 1e-3))}}, "");
   return one(y);
 }
 
@@ -182,12 +180,13 @@ std::vector<KerasTensor> keep_mark(const LayerCall& call, ir::ValueId y) {
 }
 
 std::vector<KerasTensor> activation(LayerCall& call) {
-  return keep_mark(call, call.apply_activation(call.input().value, call.option_string("activation"), true));
+  if (!call.has_option("activation")) call.fail("option 'activation' is missing");
+  return keep_mark(call, call.apply_activation(call.input().value, call.option_activation("activation"), true));
 }
 
 std::vector<KerasTensor> relu(LayerCall& call) {
-  const double slope = call.has_option("negative_slope") ? call.option_number("negative_slope") : 0.0;
-  const double threshold = call.has_option("threshold") ? call.option_number("threshold") : 0.0;
+  const double slope = call.option_number("negative_slope", 0.0);
+  const double threshold = call.option_number("threshold", 0.0);
   if (slope != 0.0) call.fail("option negative_slope=" + std::to_string(slope) + " is not supported");
   if (threshold != 0.0) call.fail("option threshold=" + std::to_string(threshold) + " is not supported");
   const auto& max_value = call.config().contains("max_value") ? call.config()["max_value"] : json();
@@ -199,7 +198,7 @@ std::vector<KerasTensor> relu(LayerCall& call) {
 }
 
 std::vector<KerasTensor> softmax(LayerCall& call) {
-  if (call.has_option("axis") && call.option_int("axis") != -1) call.fail("option axis other than -1 is not supported");
+  if (call.option_int("axis", -1) != -1) call.fail("option axis other than -1 is not supported");
   return keep_mark(call, call.apply_activation(call.input().value, "softmax", true));
 }
 
@@ -221,11 +220,10 @@ std::vector<KerasTensor> pooling(LayerCall& call, const char* op) {
   require_spatial(call);
   require_channels_last(call);
   const Shape x = call.input_shape();
-  const auto pool = call.option_ints("pool_size", 2);
-  const auto strides = call.config().contains("strides") && !call.config()["strides"].is_null()
-                           ? call.option_ints("strides", 2)
-                           : pool;
-  const std::string padding = call.option_string("padding");
+  const auto pool = call.option_ints("pool_size", 2, 2);
+  // Keras: strides default to the pool size.
+  const auto strides = call.has_option("strides") ? call.option_ints("strides", 2) : pool;
+  const std::string padding = call.option_padding();
   const auto ph = tensorflow_padding(padding, x[2], pool[0], strides[0], 1);
   const auto pw = tensorflow_padding(padding, x[3], pool[1], strides[1], 1);
   if (ph[0] < 0) call.fail("option padding='" + padding + "' is not supported (same or valid)");
@@ -252,7 +250,7 @@ std::vector<KerasTensor> global_average_pooling2d(LayerCall& call) {
 std::vector<KerasTensor> zero_padding2d(LayerCall& call) {
   require_spatial(call);
   require_channels_last(call);
-  const json& p = call.config().at("padding");
+  const json p = call.has_option("padding") ? call.config().at("padding") : json(1);  // Keras' default
   std::int64_t top, bottom, left, right;
   auto number = [&](const json& j) {
     if (!j.is_number_integer() || j.get<std::int64_t>() < 0 || j.get<std::int64_t>() > kMaxDim)
@@ -335,8 +333,16 @@ void LayerCall::fail(const std::string& what) const {
 bool LayerCall::has_option(const std::string& key) const { return config_.contains(key) && !config_[key].is_null(); }
 
 std::int64_t LayerCall::option_int(const std::string& key) const {
-  if (!has_option(key) || !config_[key].is_number_integer()) fail("option '" + key + "' is missing or not an integer");
-  return config_[key].get<std::int64_t>();
+  if (!has_option(key)) fail("option '" + key + "' is missing");
+  const json& v = config_[key];
+  // A one-element list reads as its element (Keras writes axis either way).
+  const json& scalar = v.is_array() && v.size() == 1 ? v[0] : v;
+  if (!scalar.is_number_integer()) fail("option '" + key + "'=" + v.dump() + " is not an integer");
+  return scalar.get<std::int64_t>();
+}
+
+std::int64_t LayerCall::option_int(const std::string& key, std::int64_t fallback) const {
+  return has_option(key) ? option_int(key) : fallback;
 }
 
 double LayerCall::option_number(const std::string& key) const {
@@ -344,15 +350,27 @@ double LayerCall::option_number(const std::string& key) const {
   return config_[key].get<double>();
 }
 
+double LayerCall::option_number(const std::string& key, double fallback) const {
+  return has_option(key) ? option_number(key) : fallback;
+}
+
 std::string LayerCall::option_string(const std::string& key) const {
   if (!has_option(key) || !config_[key].is_string()) fail("option '" + key + "' is missing or not a string");
   return config_[key].get<std::string>();
 }
 
+std::string LayerCall::option_string(const std::string& key, const std::string& fallback) const {
+  return has_option(key) ? option_string(key) : fallback;
+}
+
 bool LayerCall::option_bool(const std::string& key, bool fallback) const {
   if (!has_option(key)) return fallback;
-  if (!config_[key].is_boolean()) fail("option '" + key + "' is not a boolean");
-  return config_[key].get<bool>();
+  const json& v = config_[key];
+  if (v.is_boolean()) return v.get<bool>();
+  // Python truthiness, as Keras tests the value: some Keras 2.x versions
+  // write BatchNormalization's center/scale as 0/1.
+  if (v.is_number_integer()) return v.get<std::int64_t>() != 0;
+  fail("option '" + key + "'=" + v.dump() + " is not a boolean");
 }
 
 std::vector<std::int64_t> LayerCall::option_ints(const std::string& key, std::size_t n) const {
@@ -369,6 +387,24 @@ std::vector<std::int64_t> LayerCall::option_ints(const std::string& key, std::si
   for (auto e : out)
     if (e <= 0 || e > kMaxDim) fail("option '" + key + "'=" + v.dump() + " is out of range");
   return out;
+}
+
+std::vector<std::int64_t> LayerCall::option_ints(const std::string& key, std::size_t n, std::int64_t fallback) const {
+  return has_option(key) ? option_ints(key, n) : std::vector<std::int64_t>(n, fallback);
+}
+
+std::string LayerCall::option_padding() const {
+  std::string padding = option_string("padding", "valid");
+  for (char& c : padding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return padding;
+}
+
+std::string LayerCall::option_activation(const std::string& key) const {
+  if (!has_option(key)) return "linear";  // Keras: activations.get(None) is linear
+  const json& v = config_[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("config") && v["config"].is_string()) return v["config"].get<std::string>();
+  fail("option '" + key + "'=" + v.dump() + " is not an activation name");
 }
 
 const KerasTensor& LayerCall::input(std::size_t i) const {

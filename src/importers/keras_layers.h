@@ -40,14 +40,26 @@ class LayerCall {
 
   [[noreturn]] void fail(const std::string& what) const;
 
-  // Config access with the layer named in every error.
+  // Config access with the layer named in every error. Each reads what Keras
+  // itself accepts for the key: the overloads with a fallback give Keras'
+  // default for a missing (or null) key; booleans may be written as 0/1, as
+  // some Keras 2.x versions do; an int may be a one-element list.
   bool has_option(const std::string& key) const;
   std::int64_t option_int(const std::string& key) const;
+  std::int64_t option_int(const std::string& key, std::int64_t fallback) const;
   double option_number(const std::string& key) const;
+  double option_number(const std::string& key, double fallback) const;
   std::string option_string(const std::string& key) const;
+  std::string option_string(const std::string& key, const std::string& fallback) const;
   bool option_bool(const std::string& key, bool fallback) const;
   // An int or a list of `n` ints (Keras accepts both for sizes and strides).
   std::vector<std::int64_t> option_ints(const std::string& key, std::size_t n) const;
+  std::vector<std::int64_t> option_ints(const std::string& key, std::size_t n, std::int64_t fallback) const;
+  // 'same'/'valid' in any case (Keras lowercases padding), default 'valid'.
+  std::string option_padding() const;
+  // An activation name: a string, null (linear), or Keras' newer
+  // {"class_name": ..., "config": "relu"} form.
+  std::string option_activation(const std::string& key) const;
 
   // The input as a single IR value with its shape; `rank` checks the Keras rank.
   const KerasTensor& input(std::size_t i = 0) const;

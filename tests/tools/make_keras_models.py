@@ -57,7 +57,7 @@ class Model:
                 layers.append({"class_name": layer["class_name"], "config": dict(layer["config"])})
             layers[0]["config"]["batch_input_shape"] = self.layers[0]["config"]["batch_input_shape"]
             return {"class_name": "Sequential", "config": {"name": self.name, "layers": layers}}
-        return {"class_name": "Functional",
+        return {"class_name": getattr(self, "class_name", "Functional"),
                 "config": {"name": self.name, "layers": self.layers,
                            "input_layers": self.inputs, "output_layers": self.outputs}}
 
@@ -201,6 +201,109 @@ def build_models():
                 units=12, activation="linear", use_bias=True)
     m.output(x)
     models.append((m, (2, 3, 2)))
+    models.extend(build_tolerance_models())
+    return models
+
+
+def build_tolerance_models():
+    """Configs in the other forms Keras itself reads (and some Keras versions
+    write): booleans as 0/1, keys left out for their defaults, axis as an int
+    or a one-element list, the Keras 2.13+ layout with module/registered_name/
+    build_config, the Keras <= 2.3 class name 'Model'. TensorFlow.js reads the
+    same config (its own camelCase conversion), so it judges each form."""
+    models = []
+
+    # BatchNormalization center/scale and use_bias written as 0/1.
+    m = Model("tolerant_bools_as_ints"); m.rank4 = {}
+    x = m.input("input_1", (6, 6, 3))
+    x = m.layer("Conv2D", "conv_no_bias", x, [("kernel", randn(3, 3, 3, 4, scale=0.3))], filters=4, kernel_size=[3, 3],
+                strides=[1, 1], padding="same", data_format="channels_last", dilation_rate=[1, 1], groups=1,
+                activation="linear", use_bias=0)
+    x = m.layer("BatchNormalization", "bn_no_center", x,
+                [("gamma", 1 + randn(4, scale=0.2)), ("moving_mean", randn(4, scale=0.3)),
+                 ("moving_variance", (0.5 + RNG.random(4)).astype(np.float32))],
+                axis=[3], momentum=0.99, epsilon=0.001, center=0, scale=1)
+    x = m.layer("BatchNormalization", "bn_no_scale", x,
+                [("beta", randn(4, scale=0.2)), ("moving_mean", randn(4, scale=0.3)),
+                 ("moving_variance", (0.5 + RNG.random(4)).astype(np.float32))],
+                axis=[3], momentum=0.99, epsilon=0.001, center=1, scale=0)
+    x = m.layer("GlobalAveragePooling2D", "gap", x, data_format="channels_last", keepdims=0)
+    x = m.layer("Dense", "dense", x, [("kernel", randn(4, 5)), ("bias", randn(5, scale=0.1))], units=5,
+                activation="softmax", use_bias=1)
+    m.output(x)
+    models.append((m, (6, 6, 3)))
+
+    # Only the keys Keras requires; everything else takes Keras' default
+    # (strides 1, padding 'valid', linear activation, bias on, BN axis -1 and
+    # epsilon 1e-3, pool size 2 with strides = pool size, zero padding 1, Softmax axis -1).
+    m = Model("tolerant_defaults_omitted"); m.rank4 = {}
+    x = m.input("input_1", (7, 7, 2))
+    x = m.layer("ZeroPadding2D", "zeropad", x)
+    x = m.layer("Conv2D", "conv", x, [("kernel", randn(3, 3, 2, 4, scale=0.3)), ("bias", randn(4, scale=0.1))],
+                filters=4, kernel_size=3)
+    x = m.layer("BatchNormalization", "bn", x,
+                [("gamma", 1 + randn(4, scale=0.2)), ("beta", randn(4, scale=0.2)), ("moving_mean", randn(4, scale=0.3)),
+                 ("moving_variance", (0.5 + RNG.random(4)).astype(np.float32))])
+    x = m.layer("Activation", "relu", x, activation="relu")
+    x = m.layer("MaxPooling2D", "pool", x)
+    x = m.layer("AveragePooling2D", "avgpool", x, pool_size=1)
+    x = m.layer("Flatten", "flatten", x)
+    x = m.layer("Dense", "dense", x, [("kernel", randn(36, 6, scale=0.3)), ("bias", randn(6, scale=0.1))], units=6)
+    x = m.layer("Softmax", "softmax", x)
+    m.output(x)
+    models.append((m, (7, 7, 2)))
+
+    # axis as an int and as a one-element list, in both layers that take one.
+    m = Model("tolerant_axis_forms"); m.rank4 = {}
+    x = m.input("input_1", (4, 4, 3))
+    x = batchnorm(m, "bn_list", x, 3)
+    x = batchnorm(m, "bn_int", x, 3)
+    m.layers[-1]["config"]["axis"] = 3
+    x = batchnorm(m, "bn_minus_one", x, 3)
+    m.layers[-1]["config"]["axis"] = [-1]
+    # Keras reads [-1] as the last axis; TensorFlow.js only takes it as a number.
+    m.tfjs_patch = {"bn_minus_one": {"axis": -1}}
+    x = m.layer("Flatten", "flatten", x, data_format="channels_last")
+    x = dense(m, "dense", x, 48, 4)
+    x = m.layer("Softmax", "softmax", x, axis=[-1])
+    m.output(x)
+    models.append((m, (4, 4, 3)))
+
+    # Keras 2.13-2.15 layout: module, registered_name and build_config on every
+    # layer, initializers as nested objects.
+    m = Model("tolerant_keras_2_13_layout"); m.rank4 = {}
+    x = m.input("input_1", (6, 6, 2))
+    x = conv(m, "conv", x, 2, 3, 3, strides=2, activation="relu")
+    x = m.layer("Flatten", "flatten", x, data_format="channels_last")
+    x = dense(m, "dense", x, 27, 4, activation="softmax")
+    m.output(x)
+    shapes = {"input_1": None, "conv": [None, 6, 6, 2], "flatten": [None, 3, 3, 3], "dense": [None, 27]}
+    for layer in m.layers:
+        layer["config"] = dict(layer["config"])
+        layer["module"] = "keras.layers"
+        layer["registered_name"] = None
+        if shapes.get(layer["name"]):
+            layer["build_config"] = {"input_shape": shapes[layer["name"]]}
+        if layer["class_name"] in ("Conv2D", "Dense"):
+            layer["config"]["kernel_initializer"] = {"module": "keras.initializers", "class_name": "GlorotUniform",
+                                                     "config": {"seed": None}, "registered_name": None}
+            layer["config"]["bias_initializer"] = {"module": "keras.initializers", "class_name": "Zeros",
+                                                   "config": {}, "registered_name": None}
+    models.append((m, (6, 6, 2)))
+
+    # Keras <= 2.3 (TensorFlow <= 2.3) names a functional model 'Model' and
+    # writes no 'ragged' key; padding in upper case is lowered by Keras.
+    m = Model("tolerant_keras_2_3_model_class"); m.rank4 = {}
+    m.class_name = "Model"
+    x = m.input("input_1", (5, 5, 2))
+    del m.layers[0]["config"]["ragged"]
+    x = conv(m, "conv", x, 2, 3, 3, activation="relu")
+    m.layers[-1]["config"]["padding"] = "SAME"
+    m.tfjs_patch = {"conv": {"padding": "same"}}  # TensorFlow.js takes only lower case
+    x = m.layer("GlobalAveragePooling2D", "gap", x, data_format="channels_last")
+    x = dense(m, "dense", x, 3, 2, activation="sigmoid")
+    m.output(x)
+    models.append((m, (5, 5, 2)))
     return models
 
 
@@ -223,6 +326,16 @@ def write_h5(path, config, weights, layer_names):
                 g.create_dataset(f"{layer}/{w}:0", data=value)
 
 
+def tfjs_topology(model):
+    """The config as TensorFlow.js reads it: the same, except where a model
+    patches a form that Keras accepts and TensorFlow.js does not."""
+    config = json.loads(json.dumps(model.config()))
+    for layer in config["config"]["layers"]:
+        name = layer.get("name", layer["config"].get("name"))
+        layer["config"].update(getattr(model, "tfjs_patch", {}).get(name, {}))
+    return config
+
+
 def write_tfjs(directory, model):
     specs, blobs = [], []
     for layer in model.layers:
@@ -230,7 +343,7 @@ def write_tfjs(directory, model):
             specs.append({"name": f"{layer['name']}/{w}", "shape": list(value.shape), "dtype": "float32"})
             blobs.append(value.astype("<f4").tobytes())
     with open(os.path.join(directory, "tfjs_model.json"), "w") as f:
-        json.dump({"modelTopology": {**model.config(), "keras_version": "2.4.0", "backend": "tensorflow"},
+        json.dump({"modelTopology": {**tfjs_topology(model), "keras_version": "2.4.0", "backend": "tensorflow"},
                    "weightSpecs": specs}, f)
     with open(os.path.join(directory, "tfjs_weights.bin"), "wb") as f:
         f.write(b"".join(blobs))
