@@ -9,6 +9,9 @@ jobs=$(nproc)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTINYQ_BUILD_TESTS=ON -DTINYQ_WERROR=ON
 cmake --build build -j"$jobs"
+# The assets the tests read: checked, and downloaded only when missing
+# (never when ../shared or $TINYQ_ASSETS is complete).
+build/src/tinyq fetch >/dev/null
 (cd build && ctest -j"$jobs" --output-on-failure)
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINYQ_BUILD_TESTS=ON -DTINYQ_SANITIZE=ON -DTINYQ_WERROR=ON
