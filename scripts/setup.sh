@@ -12,6 +12,7 @@ debian_packages=(
   libtorch-dev                                           # TorchScript and state_dict export
   graphviz libgraphviz-dev                               # graph pictures (libgvc and its render plugins)
   libcurl4-openssl-dev libarchive-dev libssl-dev         # tinyq fetch: HTTP(S), .tar.gz, SHA-256
+  libflatbuffers-dev flatbuffers-compiler                # .tflite models
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   clang libclang-rt-14-dev                               # libFuzzer targets (scripts/fuzz.sh)
   python3 python3-h5py python3-numpy                     # test fixtures and independent checks

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "importers/keras_h5.h"
 #include "importers/onnx_model.h"
+#include "importers/tflite_model.h"
 
 namespace tinyq::importers {
 
@@ -12,7 +13,8 @@ ir::Graph load_model(const std::filesystem::path& path) {
   const std::string ext = path.extension().string();
   if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") return import_keras_h5(path);
   if (ext == ".onnx") return import_onnx(path);
-  throw Error(path.string() + ": unknown model format '" + ext + "' (tinyq reads Keras .h5 and .onnx)");
+  if (ext == ".tflite") return import_tflite(path);
+  throw Error(path.string() + ": unknown model format '" + ext + "' (tinyq reads Keras .h5, .onnx and .tflite)");
 }
 
 }  // namespace tinyq::importers

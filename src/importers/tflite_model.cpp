@@ -1,0 +1,430 @@
+#include "importers/tflite_model.h"
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "importers/keras_layers.h"
+#include "ir/verifier.h"
+#include "tflite_schema_generated.h"
+
+namespace tinyq::importers {
+namespace {
+
+namespace fb = tflite_subset;
+
+// TFLite's BuiltinOperator codes that tinyq translates (schema.fbs).
+enum BuiltinOp : int {
+  kAdd = 0, kAveragePool2d = 1, kConv2d = 3, kDepthwiseConv2d = 4, kDequantize = 6, kFullyConnected = 9,
+  kLogistic = 14, kMaxPool2d = 17, kRelu = 19, kRelu6 = 21, kReshape = 22, kSoftmax = 25, kTanh = 28, kPad = 34,
+  kMean = 40, kQuantize = 114,
+};
+
+std::string op_name(int code) {
+  static const std::map<int, std::string> names = {
+      {kAdd, "ADD"}, {kAveragePool2d, "AVERAGE_POOL_2D"}, {kConv2d, "CONV_2D"}, {kDepthwiseConv2d, "DEPTHWISE_CONV_2D"},
+      {kDequantize, "DEQUANTIZE"}, {kFullyConnected, "FULLY_CONNECTED"}, {kLogistic, "LOGISTIC"},
+      {kMaxPool2d, "MAX_POOL_2D"}, {kRelu, "RELU"}, {kRelu6, "RELU6"}, {kReshape, "RESHAPE"}, {kSoftmax, "SOFTMAX"},
+      {kTanh, "TANH"}, {kPad, "PAD"}, {kMean, "MEAN"}, {kQuantize, "QUANTIZE"}};
+  auto it = names.find(code);
+  return it == names.end() ? "builtin operator " + std::to_string(code) : it->second;
+}
+
+constexpr std::uint64_t kMaxFileBytes = std::uint64_t(1) << 31;  // FlatBuffers' own 2 GB limit
+
+class TfliteReader {
+ public:
+  explicit TfliteReader(const std::filesystem::path& path) : file_(path.string()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(file_ + ": cannot open");
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::uint64_t>(in.tellg());
+    if (size > kMaxFileBytes) throw Error(file_ + ": larger than the 2 GB a TFLite flatbuffer can be");
+    bytes_.resize(size);
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(bytes_.data()), static_cast<std::streamsize>(size));
+    if (size < 8 || !fb::ModelBufferHasIdentifier(bytes_.data()))
+      throw Error(file_ + ": not a TFLite model (no 'TFL3' file identifier)");
+    // Every offset in the buffer is checked before any field is read.
+    flatbuffers::Verifier verifier(bytes_.data(), bytes_.size(), /*max_depth=*/64, /*max_tables=*/1'000'000);
+    if (!fb::VerifyModelBuffer(verifier))
+      throw Error(file_ + ": damaged or truncated TFLite flatbuffer (rejected by the FlatBuffers verifier)");
+    model_ = fb::GetModel(bytes_.data());
+  }
+
+  ir::Graph read() {
+    try {
+      translate();
+    } catch (const Error& e) {
+      throw Error(file_ + ": " + e.what());
+    }
+    ir::verify(graph_);
+    return std::move(graph_);
+  }
+
+ private:
+  // ---- tensors ----
+  const fb::Tensor& tensor(std::int32_t index) const {
+    const auto* tensors = subgraph_->tensors();
+    if (!tensors || index < 0 || static_cast<std::uint32_t>(index) >= tensors->size())
+      throw Error("tensor index " + std::to_string(index) + " is out of range");
+    const fb::Tensor* t = tensors->Get(static_cast<std::uint32_t>(index));
+    if (!t) throw Error("tensor " + std::to_string(index) + " is missing");
+    return *t;
+  }
+
+  std::string tensor_name(std::int32_t index) const {
+    const fb::Tensor& t = tensor(index);
+    return t.name() ? t.name()->str() : "tensor_" + std::to_string(index);
+  }
+
+  Shape tflite_shape(std::int32_t index) const {
+    const fb::Tensor& t = tensor(index);
+    Shape shape;
+    if (t.shape() && t.shape()->size() > 8) throw Error("tensor '" + tensor_name(index) + "' has rank " + std::to_string(t.shape()->size()));
+    if (t.shape())
+      for (auto d : *t.shape()) {
+        if (d <= 0 || d > (1 << 24)) throw Error("tensor '" + tensor_name(index) + "' has dimension " + std::to_string(d));
+        shape.push_back(d);
+      }
+    return shape;
+  }
+
+  DType dtype_of(std::int32_t index) const {
+    switch (tensor(index).type()) {
+      case fb::TensorType_FLOAT32: return DType::f32;
+      case fb::TensorType_INT8: return DType::s8;
+      case fb::TensorType_UINT8: return DType::u8;
+      case fb::TensorType_INT32: return DType::s32;
+      case fb::TensorType_INT64: return DType::s64;
+      default:
+        throw Error("tensor '" + tensor_name(index) + "' has type " +
+                    std::string(fb::EnumNameTensorType(tensor(index).type())) + ", which tinyq does not read");
+    }
+  }
+
+  // The constant data of a tensor, as TFLite stores it (NHWC, OHWI), checked
+  // against its shape; nullopt for activations.
+  std::optional<Tensor> constant(std::int32_t index) const {
+    const fb::Tensor& t = tensor(index);
+    const auto* buffers = model_->buffers();
+    if (t.buffer() == 0 || !buffers) return std::nullopt;
+    if (t.buffer() >= buffers->size()) throw Error("tensor '" + tensor_name(index) + "' names buffer " + std::to_string(t.buffer()) + ", beyond the model's buffers");
+    const fb::Buffer* b = buffers->Get(t.buffer());
+    const std::uint8_t* data = nullptr;
+    std::uint64_t size = 0;
+    if (b && b->data() && b->data()->size() > 0) {
+      data = b->data()->data();
+      size = b->data()->size();
+    } else if (b && b->offset() > 1) {  // large models keep buffers after the flatbuffer
+      if (b->offset() > bytes_.size() || b->size() > bytes_.size() - b->offset())
+        throw Error("tensor '" + tensor_name(index) + "': its buffer lies outside the file");
+      data = bytes_.data() + b->offset();
+      size = b->size();
+    }
+    if (!data) return std::nullopt;
+    const Shape shape = tflite_shape(index);
+    // Checked before allocating: a damaged shape must not ask for memory.
+    const auto expected = static_cast<std::uint64_t>(element_count(shape)) * dtype_size(dtype_of(index));
+    if (expected != size)
+      throw Error("tensor '" + tensor_name(index) + "' of shape " + shape_to_string(shape) + " has " + std::to_string(size) +
+                  " bytes of data, expected " + std::to_string(expected));
+    Tensor out(dtype_of(index), shape);
+    std::memcpy(out.bytes().data(), data, size);
+    return out;
+  }
+
+  Tensor require_constant(std::int32_t index, const std::string& what) const {
+    auto t = constant(index);
+    if (!t) throw Error(what + " '" + tensor_name(index) + "' must be a constant");
+    return std::move(*t);
+  }
+
+  ir::ValueId value(std::int32_t index) const {
+    auto it = values_.find(index);
+    if (it == values_.end()) throw Error("tensor '" + tensor_name(index) + "' is read before any operator writes it");
+    return it->second;
+  }
+
+  Shape ir_shape(ir::ValueId v) const { return graph_.value(v).shape; }
+
+  // ---- building ----
+  ir::ValueId add(const std::string& op, std::vector<ir::ValueId> inputs, std::map<std::string, ir::Attribute> attrs,
+                  const std::string& name) {
+    return add_typed_node(graph_, op, unique(name), std::move(inputs), std::move(attrs), origin_);
+  }
+
+  ir::ValueId add_constant(const std::string& name, Tensor data) { return graph_.add_initializer(unique(name), std::move(data)); }
+
+  std::string unique(const std::string& name) {
+    std::string candidate = name;
+    for (int i = 1; !used_names_.insert(candidate).second; ++i) candidate = name + "_" + std::to_string(i);
+    return candidate;
+  }
+
+  ir::ValueId fused_activation(ir::ValueId x, fb::ActivationFunctionType f, const std::string& name) {
+    auto clip = [&](float lo, float hi) {
+      return add("Clip", {x, add_constant(name + "/min", Tensor::from<float>({}, std::vector<float>{lo})),
+                          add_constant(name + "/max", Tensor::from<float>({}, std::vector<float>{hi}))},
+                 {}, name);
+    };
+    switch (f) {
+      case fb::ActivationFunctionType_NONE: return x;
+      case fb::ActivationFunctionType_RELU: return add("Relu", {x}, {}, name);
+      case fb::ActivationFunctionType_RELU6: return clip(0.f, 6.f);
+      case fb::ActivationFunctionType_RELU_N1_TO_1: return clip(-1.f, 1.f);
+      case fb::ActivationFunctionType_TANH: return add("Tanh", {x}, {}, name);
+      default: throw Error("fused activation " + std::string(fb::EnumNameActivationFunctionType(f)) + " is not supported");
+    }
+  }
+
+  static std::string padding_name(fb::Padding p) { return p == fb::Padding_SAME ? "same" : "valid"; }
+
+  // ---- operators ----
+  void translate() {
+    const auto* subgraphs = model_->subgraphs();
+    if (!subgraphs || subgraphs->size() == 0 || !subgraphs->Get(0)) throw Error("the model has no subgraph");
+    if (subgraphs->size() > 1) throw Error("the model has " + std::to_string(subgraphs->size()) + " subgraphs; tinyq reads single-graph models");
+    subgraph_ = subgraphs->Get(0);
+    graph_.name = subgraph_->name() && subgraph_->name()->size() ? subgraph_->name()->str() : "tflite_model";
+    if (!subgraph_->inputs() || subgraph_->inputs()->size() != 1 || !subgraph_->outputs() || subgraph_->outputs()->size() != 1)
+      throw Error("tinyq reads models with one input and one output");
+
+    const std::int32_t input = subgraph_->inputs()->Get(0);
+    Shape shape = tflite_shape(input);
+    if (shape.empty()) throw Error("the input has no shape");
+    shape[0] = kBatch;
+    if (element_count(shape) > (std::int64_t(1) << 26)) throw Error("input shape " + shape_to_string(shape) + " is implausibly large");
+    if (dtype_of(input) != DType::f32)
+      throw Error("input '" + tensor_name(input) + "' is " + std::string(dtype_name(dtype_of(input))) +
+                  ": integer TFLite models are not read yet (the float model is)");
+    if (shape.size() == 4) shape = {kBatch, shape[3], shape[1], shape[2]};
+    used_names_.insert("input");
+    values_[input] = graph_.add_input("input", DType::f32, shape);
+
+    const auto* operators = subgraph_->operators();
+    if (operators)
+      for (std::uint32_t i = 0; i < operators->size(); ++i) translate(*operators->Get(i), i);
+
+    const std::int32_t output = subgraph_->outputs()->Get(0);
+    ir::ValueId out = value(output);
+    // The graph output is named "output", as the other importers name it.
+    out = add("Identity", {out}, {}, "output");
+    graph_.mark_output(out);
+  }
+
+  void translate(const fb::Operator& op, std::uint32_t position) {
+    const auto* codes = model_->operator_codes();
+    if (!codes || op.opcode_index() >= codes->size()) throw Error("operator #" + std::to_string(position) + " has an invalid opcode index");
+    const fb::OperatorCode* code = codes->Get(op.opcode_index());
+    // Codes below 127 may sit only in the deprecated byte field (older files).
+    const int builtin = std::max<int>(code->builtin_code(), code->deprecated_builtin_code());
+    if (code->custom_code()) throw Error("operator #" + std::to_string(position) + " is the custom op '" + code->custom_code()->str() + "'");
+    std::vector<std::int32_t> in, out;
+    if (op.inputs()) in.assign(op.inputs()->begin(), op.inputs()->end());
+    if (op.outputs()) out.assign(op.outputs()->begin(), op.outputs()->end());
+    if (out.size() != 1) throw Error("operator #" + std::to_string(position) + " (" + op_name(builtin) + ") must have one output");
+    const std::string name = tensor_name(out[0]);
+    origin_ = op_name(builtin) + " '" + name + "'";
+    auto need_inputs = [&](std::size_t n) {
+      if (in.size() < n) throw Error(origin_ + ": expects " + std::to_string(n) + " inputs, has " + std::to_string(in.size()));
+    };
+    try {
+      ir::ValueId y;
+      switch (builtin) {
+        case kConv2d:
+        case kDepthwiseConv2d: need_inputs(2); y = convolution(op, in, builtin == kDepthwiseConv2d, name); break;
+        case kFullyConnected: need_inputs(2); y = fully_connected(op, in, name); break;
+        case kAdd: {
+          need_inputs(2);
+          const auto* o = op.builtin_options_as_AddOptions();
+          y = add("Add", {value(in[0]), value(in[1])}, {}, o && o->fused_activation_function() ? name + "/add" : name);
+          if (o) y = fused_activation(y, o->fused_activation_function(), name);
+          break;
+        }
+        case kAveragePool2d:
+        case kMaxPool2d: need_inputs(1); y = pooling(op, in, builtin == kAveragePool2d, name); break;
+        case kMean: need_inputs(2); y = mean(op, in, name); break;
+        case kPad: need_inputs(2); y = pad(in, name); break;
+        case kReshape: need_inputs(1); y = reshape(in[0], out[0], name); break;
+        case kSoftmax: {
+          need_inputs(1);
+          const auto* o = op.builtin_options_as_SoftmaxOptions();
+          if (o && o->beta() != 1.f) throw Error("beta=" + std::to_string(o->beta()) + " is not supported (only 1)");
+          const ir::ValueId x = value(in[0]);
+          y = add("Softmax", {x}, {{"axis", std::int64_t{ir_shape(x).size() == 4 ? 1 : -1}}}, name);
+          break;
+        }
+        case kRelu: need_inputs(1); y = add("Relu", {value(in[0])}, {}, name); break;
+        case kRelu6: need_inputs(1); y = fused_activation(value(in[0]), fb::ActivationFunctionType_RELU6, name); break;
+        case kLogistic: need_inputs(1); y = add("Sigmoid", {value(in[0])}, {}, name); break;
+        case kTanh: need_inputs(1); y = add("Tanh", {value(in[0])}, {}, name); break;
+        default: throw Error("operator " + op_name(builtin) + " is not supported by tinyq");
+      }
+      values_[out[0]] = y;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      throw Error(what.rfind(origin_, 0) == 0 ? what : origin_ + ": " + what);
+    }
+  }
+
+  ir::ValueId convolution(const fb::Operator& op, const std::vector<std::int32_t>& in, bool depthwise, const std::string& name) {
+    const ir::ValueId x = value(in[0]);
+    const Shape xs = ir_shape(x);
+    if (xs.size() != 4) throw Error("expects a 4-D input");
+    const Tensor w = require_constant(in[1], "filter");
+    if (w.dtype() != DType::f32) throw Error("integer filters are not read yet");
+    const Shape ws = w.shape();  // CONV_2D: OHWI; DEPTHWISE: 1 H W (C*m)
+    if (ws.size() != 4) throw Error("filter must be 4-D");
+    const std::int64_t kh = ws[1], kw = ws[2], in_channels = xs[1];
+    fb::Padding padding;
+    std::int64_t stride_h, stride_w, dil_h, dil_w;
+    fb::ActivationFunctionType act;
+    std::int64_t out_channels, group, in_per_group;
+    if (depthwise) {
+      const auto* o = op.builtin_options_as_DepthwiseConv2DOptions();
+      if (!o) throw Error("missing DepthwiseConv2DOptions");
+      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(),
+      dil_w = o->dilation_w_factor(), act = o->fused_activation_function();
+      out_channels = ws[3], group = in_channels, in_per_group = 1;
+      if (ws[0] != 1 || out_channels % in_channels) throw Error("filter " + shape_to_string(ws) + " does not fit the input's " + std::to_string(in_channels) + " channels");
+    } else {
+      const auto* o = op.builtin_options_as_Conv2DOptions();
+      if (!o) throw Error("missing Conv2DOptions");
+      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(),
+      dil_w = o->dilation_w_factor(), act = o->fused_activation_function();
+      out_channels = ws[0], in_per_group = ws[3];
+      if (in_per_group <= 0 || in_channels % in_per_group) throw Error("filter " + shape_to_string(ws) + " does not fit the input's " + std::to_string(in_channels) + " channels");
+      group = in_channels / in_per_group;
+    }
+    for (auto v : {stride_h, stride_w, dil_h, dil_w})
+      if (v <= 0 || v > (1 << 16)) throw Error("stride or dilation " + std::to_string(v) + " is out of range");
+    // To ONNX (O, I/group, kh, kw).
+    Tensor weight(DType::f32, {out_channels, in_per_group, kh, kw});
+    const auto src = w.data<float>();
+    auto dst = weight.data<float>();
+    for (std::int64_t o = 0; o < out_channels; ++o)
+      for (std::int64_t i = 0; i < in_per_group; ++i)
+        for (std::int64_t h = 0; h < kh; ++h)
+          for (std::int64_t k = 0; k < kw; ++k)
+            dst[((o * in_per_group + i) * kh + h) * kw + k] =
+                depthwise ? src[(h * kw + k) * out_channels + o] : src[((o * kh + h) * kw + k) * in_per_group + i];
+    std::vector<ir::ValueId> inputs{x, add_constant(name + "/weight", std::move(weight))};
+    if (in.size() > 2 && in[2] >= 0) {
+      Tensor bias = require_constant(in[2], "bias");
+      if (bias.shape() != Shape{out_channels}) throw Error("bias has shape " + shape_to_string(bias.shape()));
+      inputs.push_back(add_constant(name + "/bias", std::move(bias)));
+    }
+    const auto ph = tensorflow_padding(padding_name(padding), xs[2], kh, stride_h, dil_h);
+    const auto pw = tensorflow_padding(padding_name(padding), xs[3], kw, stride_w, dil_w);
+    ir::ValueId y = add("Conv", std::move(inputs),
+                        {{"kernel_shape", std::vector<std::int64_t>{kh, kw}},
+                         {"strides", std::vector<std::int64_t>{stride_h, stride_w}},
+                         {"dilations", std::vector<std::int64_t>{dil_h, dil_w}},
+                         {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}},
+                         {"group", group}},
+                        act ? name + "/conv" : name);
+    return fused_activation(y, act, name);
+  }
+
+  ir::ValueId fully_connected(const fb::Operator& op, const std::vector<std::int32_t>& in, const std::string& name) {
+    const auto* o = op.builtin_options_as_FullyConnectedOptions();
+    ir::ValueId x = value(in[0]);
+    const Tensor w = require_constant(in[1], "weights");  // (out, in), as Gemm's B with transB=1
+    if (w.dtype() != DType::f32) throw Error("integer weights are not read yet");
+    if (w.shape().size() != 2) throw Error("weights must be 2-D");
+    if (o && o->keep_num_dims()) throw Error("keep_num_dims is not supported");
+    if (ir_shape(x).size() != 2) x = flatten_nhwc(x, name + "/flatten");
+    if (ir_shape(x)[1] != w.shape()[1]) throw Error("weights " + shape_to_string(w.shape()) + " do not fit input " + shape_to_string(ir_shape(x)));
+    std::vector<ir::ValueId> inputs{x, add_constant(name + "/weight", w)};
+    if (in.size() > 2 && in[2] >= 0) inputs.push_back(add_constant(name + "/bias", require_constant(in[2], "bias")));
+    const auto act = o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE;
+    ir::ValueId y = add("Gemm", std::move(inputs), {{"transB", std::int64_t{1}}}, act ? name + "/gemm" : name);
+    return fused_activation(y, act, name);
+  }
+
+  ir::ValueId pooling(const fb::Operator& op, const std::vector<std::int32_t>& in, bool average, const std::string& name) {
+    const auto* o = op.builtin_options_as_Pool2DOptions();
+    if (!o) throw Error("missing Pool2DOptions");
+    const ir::ValueId x = value(in[0]);
+    const Shape xs = ir_shape(x);
+    if (xs.size() != 4) throw Error("expects a 4-D input");
+    const std::int64_t fh = o->filter_height(), fw = o->filter_width(), sh = o->stride_h(), sw = o->stride_w();
+    for (auto v : {fh, fw, sh, sw})
+      if (v <= 0 || v > (1 << 16)) throw Error("filter or stride " + std::to_string(v) + " is out of range");
+    const auto ph = tensorflow_padding(padding_name(o->padding()), xs[2], fh, sh, 1);
+    const auto pw = tensorflow_padding(padding_name(o->padding()), xs[3], fw, sw, 1);
+    std::map<std::string, ir::Attribute> attrs{{"kernel_shape", std::vector<std::int64_t>{fh, fw}},
+                                               {"strides", std::vector<std::int64_t>{sh, sw}},
+                                               {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}}};
+    if (average) attrs["count_include_pad"] = std::int64_t{0};  // TFLite averages the valid part of a window
+    const auto act = o->fused_activation_function();
+    ir::ValueId y = add(average ? "AveragePool" : "MaxPool", {x}, std::move(attrs), act ? name + "/pool" : name);
+    return fused_activation(y, act, name);
+  }
+
+  ir::ValueId mean(const fb::Operator& op, const std::vector<std::int32_t>& in, const std::string& name) {
+    const ir::ValueId x = value(in[0]);
+    const Tensor axes = require_constant(in[1], "axes");
+    std::set<std::int64_t> nhwc_axes;
+    for (std::int64_t a : to_int32_vector(axes, "axes")) nhwc_axes.insert(a < 0 ? a + 4 : a);
+    if (ir_shape(x).size() != 4 || nhwc_axes != std::set<std::int64_t>{1, 2})
+      throw Error("only the mean over height and width of a 4-D tensor is supported");
+    const auto* o = op.builtin_options_as_ReducerOptions();
+    const bool keep = o && o->keep_dims();
+    ir::ValueId y = add("GlobalAveragePool", {x}, {}, keep ? name : name + "/pool");
+    return keep ? y : add("Flatten", {y}, {{"axis", std::int64_t{1}}}, name);
+  }
+
+  ir::ValueId pad(const std::vector<std::int32_t>& in, const std::string& name) {
+    const ir::ValueId x = value(in[0]);
+    const Tensor p = require_constant(in[1], "paddings");
+    const auto v32 = to_int32_vector(p, "paddings");
+    const std::vector<std::int64_t> v(v32.begin(), v32.end());
+    if (ir_shape(x).size() != 4 || v.size() != 8) throw Error("only 4-D PAD is supported");
+    for (auto e : v)
+      if (e < 0 || e > (1 << 16)) throw Error("padding " + std::to_string(e) + " is out of range");
+    // TFLite: [[n0,n1],[h0,h1],[w0,w1],[c0,c1]] over NHWC; ONNX: begins then ends over NCHW.
+    const std::vector<std::int64_t> pads{v[0], v[6], v[2], v[4], v[1], v[7], v[3], v[5]};
+    return add("Pad", {x, add_constant(name + "/pads", Tensor::from<std::int64_t>({8}, pads))},
+               {{"mode", std::string("constant")}}, name);
+  }
+
+  // (N, C, H, W) -> (N, H*W*C) in TFLite's NHWC memory order.
+  ir::ValueId flatten_nhwc(ir::ValueId x, const std::string& name) {
+    const ir::ValueId t = add("Transpose", {x}, {{"perm", std::vector<std::int64_t>{0, 2, 3, 1}}}, name + "/to_nhwc");
+    return add("Flatten", {t}, {{"axis", std::int64_t{1}}}, name);
+  }
+
+  ir::ValueId reshape(std::int32_t in, std::int32_t out, const std::string& name) {
+    ir::ValueId x = value(in);
+    const Shape target = tflite_shape(out);
+    if (target.empty()) throw Error("the output has no shape");
+    if (ir_shape(x).size() == 4)
+      x = add("Transpose", {x}, {{"perm", std::vector<std::int64_t>{0, 2, 3, 1}}}, name + "/to_nhwc");
+    std::vector<std::int64_t> shape(target.begin(), target.end());
+    shape[0] = 0;  // keep the batch
+    const bool to_spatial = shape.size() == 4;
+    ir::ValueId y = add("Reshape", {x, add_constant(name + "/shape", Tensor::from<std::int64_t>({static_cast<std::int64_t>(shape.size())}, shape))},
+                        {}, to_spatial ? name + "/reshape" : name);
+    if (to_spatial) y = add("Transpose", {y}, {{"perm", std::vector<std::int64_t>{0, 3, 1, 2}}}, name);
+    return y;
+  }
+
+  std::string file_;
+  std::vector<std::uint8_t> bytes_;
+  const fb::Model* model_ = nullptr;
+  const fb::SubGraph* subgraph_ = nullptr;
+  ir::Graph graph_;
+  std::map<std::int32_t, ir::ValueId> values_;
+  std::set<std::string> used_names_;
+  std::string origin_;
+};
+
+}  // namespace
+
+ir::Graph import_tflite(const std::filesystem::path& path) { return TfliteReader(path).read(); }
+
+}  // namespace tinyq::importers
