@@ -47,8 +47,11 @@ struct QuantizedModel {
   std::size_t calibration_count = 0;
   std::string calibration_source;
 };
-// --requant float|fixed and --kernels auto|reference as executor options.
-runtime::OpOptions op_options(const std::string& requant, const std::string& kernels = "auto");
+// --requant auto|float|fixed|tflite and --kernels auto|reference as executor
+// options; `model` decides what auto means.
+runtime::OpOptions op_options(const std::string& requant, const std::string& kernels = "auto", const std::string& model = "");
+std::string requant_name(kernels::RequantMode mode);
+extern const char* const kRequantHelp;
 void add_kernels_option(CLI::App* cmd, std::string& kernels);
 
 void add_quantization_options(CLI::App* cmd, QuantizeCliOptions& options);

@@ -31,7 +31,7 @@ struct EvalOptions {
   unsigned threads = 0;
   std::string json_path;
   std::string dump_outputs;
-  std::string requant = "float";
+  std::string requant = "auto";
   std::string kernels = "auto";
   bool profile = false;
 };
@@ -53,9 +53,21 @@ eval::LabeledImages apply_subset(eval::LabeledImages all, const std::string& sub
   return eval::select_images(all, first);
 }
 
+// How a quantized model's integers are computed, in words.
+std::string describe_arithmetic(kernels::RequantMode mode) {
+  switch (mode) {
+    case kernels::RequantMode::float_multiplier: return "float (ONNX Runtime's requantization)";
+    case kernels::RequantMode::fixed_point: return "fixed (integer-only multiplier and shift, one rounding)";
+    case kernels::RequantMode::tflite: return "tflite (TFLite's reference kernels: gemmlowp double rounding)";
+    case kernels::RequantMode::xnnpack: return "xnnpack (TFLite's runtime with its default XNNPACK delegate)";
+  }
+  return "";
+}
+
 void print_report(const EvalOptions& o, const eval::ClassificationScores& s, const std::vector<std::string>& names,
-                  double images_per_second) {
+                  double images_per_second, const std::string& arithmetic) {
   std::printf("model      %s\n", o.model.c_str());
+  if (!arithmetic.empty()) std::printf("integers   %s\n", arithmetic.c_str());
   std::printf("data       %s%s\n", o.data.c_str(), o.subset.empty() ? "" : (" (subset " + o.subset + ")").c_str());
   std::printf("accuracy   %.2f%%  (%s / %s correct)\n", 100.0 * s.accuracy, with_commas(s.correct).c_str(),
               with_commas(s.total).c_str());
@@ -86,7 +98,12 @@ void run_eval(const EvalOptions& o) {
   const std::filesystem::path data_dir = o.data;
   ir::Graph graph = importers::load_model(model_path);
   passes::optimize_for_inference(graph);
-  runtime::Executor executor(std::move(graph), op_options(o.requant, o.kernels));
+  const runtime::OpOptions run_options = op_options(o.requant, o.kernels, o.model);
+  const bool quantized = std::any_of(graph.nodes().begin(), graph.nodes().end(), [](const ir::Node& n) {
+    return n.op_type.rfind("QLinear", 0) == 0 || n.op_type == "QuantizeLinear";
+  });
+  const std::string arithmetic = quantized ? describe_arithmetic(run_options.requant) : "";
+  runtime::Executor executor(std::move(graph), run_options);
   executor.set_profiling(o.profile);
 
   eval::LabeledImages images = apply_subset(eval::read_cifar10({data_dir / "test_batch.bin"}), o.subset);
@@ -104,7 +121,7 @@ void run_eval(const EvalOptions& o) {
   const auto scores = eval::score_classification(outputs, images.labels);
   const double ips = static_cast<double>(images.size()) / seconds;
   const auto names = eval::cifar10_class_names(data_dir);
-  print_report(o, scores, names, ips);
+  print_report(o, scores, names, ips, arithmetic);
   if (o.profile) print_profile(executor.profile());
 
   if (!o.dump_outputs.empty()) {
@@ -127,7 +144,7 @@ void run_eval(const EvalOptions& o) {
     j["images_per_second"] = ips;
     j["threads"] = po.threads;
     j["batch"] = po.batch;
-    j["requant"] = o.requant;
+    j["requant"] = requant_name(op_options(o.requant, o.kernels, o.model).requant);
     j["kernels"] = o.kernels;
     // Wall time per batch (with --batch 1 --threads 1: the latency of one image).
     std::sort(batch_seconds.begin(), batch_seconds.end());
@@ -150,7 +167,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "Images per batch")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--json", o->json_path, "Also write all results as JSON");
-  cmd->add_option("--requant", o->requant, "Quantized models: float (ONNX Runtime's rule) or fixed (integer-only)")->capture_default_str();
+  cmd->add_option("--requant", o->requant, kRequantHelp)->capture_default_str();
   add_kernels_option(cmd, o->kernels);
   cmd->add_flag("--profile", o->profile, "Print per node the kernel chosen and its share of the time");
   cmd->add_option("--dump-outputs", o->dump_outputs, "Write the model outputs as float32 .npy [N, classes]");

@@ -13,7 +13,7 @@ namespace tinyq::cli {
 
 void add_golden_command(CLI::App& app) {
   struct Options {
-    std::string model, out, data, requant = "float", kernels = "auto";
+    std::string model, out, data, requant = "auto", kernels = "auto";
     std::int64_t image = 0, count = 1;
     std::vector<std::string> formats{"npy", "hex", "c"};
   };
@@ -23,7 +23,7 @@ void add_golden_command(CLI::App& app) {
   cmd->add_option("--image", o->image, "Index of the first test image")->required();
   cmd->add_option("--count", o->count, "Number of images")->capture_default_str();
   cmd->add_option("--out", o->out, "Output folder")->required();
-  cmd->add_option("--requant", o->requant, "float (ONNX Runtime's rule) or fixed (integer-only)")->capture_default_str();
+  cmd->add_option("--requant", o->requant, kRequantHelp)->capture_default_str();
   cmd->add_option("--format", o->formats, "npy, hex, c")->delimiter(',')->capture_default_str();
   cmd->add_option("--data", o->data, "Folder with test_batch.bin (default: assets)");
   add_kernels_option(cmd, o->kernels);
@@ -37,7 +37,7 @@ void add_golden_command(CLI::App& app) {
     for (std::int64_t i = 0; i < o->count; ++i) indices.push_back(o->image + i);
     const auto images = eval::select_images(all, indices);
     inspect::GoldenOptions go;
-    const runtime::OpOptions run_options = op_options(o->requant, o->kernels);
+    const runtime::OpOptions run_options = op_options(o->requant, o->kernels, o->model);
     go.requant = run_options.requant;
     go.kernels = run_options.kernels;
     go.formats = std::set<std::string>(o->formats.begin(), o->formats.end());

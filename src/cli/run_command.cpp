@@ -16,7 +16,7 @@ namespace tinyq::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, input, out, out_dir, requant = "float", kernels = "auto";
+  std::string model, input, out, out_dir, requant = "auto", kernels = "auto";
   std::vector<std::string> tensors;
   bool no_optimize = false;
 };
@@ -39,13 +39,36 @@ std::string file_name_for(const std::string& tensor) {
 
 }  // namespace
 
-runtime::OpOptions op_options(const std::string& requant, const std::string& kernels) {
+runtime::OpOptions op_options(const std::string& requant, const std::string& kernels, const std::string& model) {
   runtime::OpOptions options;
   options.kernels = kernels::parse_kernel_policy(kernels);
+  // auto: the arithmetic of the runtime the model was made for. For .tflite
+  // files that is TFLite's runtime as shipped (XNNPACK delegate), which tinyq
+  // reproduces to the last bit; --requant tflite gives its reference kernels
+  // (TFLite Micro's arithmetic) instead.
+  const bool tflite_model = std::filesystem::path(model).extension() == ".tflite";
   if (requant == "fixed") options.requant = kernels::RequantMode::fixed_point;
-  else if (requant != "float") throw Error("--requant '" + requant + "': expected float or fixed");
+  else if (requant == "tflite") options.requant = kernels::RequantMode::tflite;
+  else if (requant == "xnnpack" || (requant == "auto" && tflite_model)) options.requant = kernels::RequantMode::xnnpack;
+  else if (requant != "float" && requant != "auto")
+    throw Error("--requant '" + requant + "': expected auto, float, fixed, tflite or xnnpack");
   return options;
 }
+
+std::string requant_name(kernels::RequantMode mode) {
+  switch (mode) {
+    case kernels::RequantMode::float_multiplier: return "float";
+    case kernels::RequantMode::fixed_point: return "fixed";
+    case kernels::RequantMode::tflite: return "tflite";
+    case kernels::RequantMode::xnnpack: return "xnnpack";
+  }
+  return "";
+}
+
+const char* const kRequantHelp =
+    "Integer arithmetic: auto (xnnpack for .tflite models, else float), float (ONNX Runtime's rule), fixed "
+    "(integer-only, single rounding), tflite (TFLite's reference kernels: gemmlowp double rounding) or xnnpack "
+    "(TFLite's runtime with its default XNNPACK delegate)";
 
 void add_kernels_option(CLI::App* cmd, std::string& kernels) {
   cmd->add_option("--kernels", kernels, "auto (the fastest kernels this CPU runs) or reference (the plain loops that define the results)")
@@ -60,14 +83,14 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Output .npy for the model output (or the one --tensor)");
   cmd->add_option("--tensor", o->tensors, "Tensor(s) to write instead of the output (names as in tinyq info)");
   cmd->add_option("--out-dir", o->out_dir, "Folder for several --tensor files (<name>.npy, '/' becomes '_')");
-  cmd->add_option("--requant", o->requant, "Integer engine requantization: float (ONNX Runtime's) or fixed")->capture_default_str();
+  cmd->add_option("--requant", o->requant, kRequantHelp)->capture_default_str();
   add_kernels_option(cmd, o->kernels);
   cmd->add_flag("--no-optimize", o->no_optimize, "Run the graph as is (no BatchNorm folding, fusion or QDQ fusion)");
   cmd->callback([o] {
     if (o->out.empty() == o->out_dir.empty()) throw Error("give exactly one of --out and --out-dir");
     ir::Graph graph = importers::load_model(o->model);
     if (!o->no_optimize) passes::optimize_for_inference(graph);
-    const runtime::Executor executor(std::move(graph), op_options(o->requant, o->kernels));
+    const runtime::Executor executor(std::move(graph), op_options(o->requant, o->kernels, o->model));
     if (o->input.size() > 4 && o->input.substr(o->input.size() - 4) == ".bin" && !o->out_dir.empty() && !o->tensors.empty()) {
       // A whole CIFAR-10 batch: run it in batches on every core.
       eval::PredictOptions po;

@@ -1,5 +1,6 @@
 #include "importers/tflite_model.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include "core/error.h"
 #include "importers/keras_layers.h"
+#include "ir/shape_inference.h"
 #include "ir/verifier.h"
 #include "tflite_schema_generated.h"
 
@@ -142,6 +144,79 @@ class TfliteReader {
     return std::move(*t);
   }
 
+  struct QuantParams {
+    std::vector<float> scales;
+    std::vector<std::int64_t> zero_points;
+    std::int32_t axis = 0;
+  };
+
+  // A quantized tensor's scales and zero points (one, or one per channel).
+  QuantParams quant_params(std::int32_t index) const {
+    const fb::QuantizationParameters* q = tensor(index).quantization();
+    if (!q || !q->scale() || q->scale()->size() == 0)
+      throw Error("tensor '" + tensor_name(index) + "' is integer but has no quantization scale");
+    QuantParams p;
+    p.scales.assign(q->scale()->begin(), q->scale()->end());
+    if (q->zero_point()) p.zero_points.assign(q->zero_point()->begin(), q->zero_point()->end());
+    if (p.zero_points.empty()) p.zero_points.assign(p.scales.size(), 0);
+    if (p.zero_points.size() != p.scales.size())
+      throw Error("tensor '" + tensor_name(index) + "' has " + std::to_string(p.scales.size()) + " scales but " +
+                  std::to_string(p.zero_points.size()) + " zero points");
+    for (float sc : p.scales)
+      if (!(sc > 0) || !std::isfinite(sc)) throw Error("tensor '" + tensor_name(index) + "' has scale " + std::to_string(sc));
+    const auto [qmin, qmax] = integer_range(dtype_of(index));
+    for (auto zp : p.zero_points)
+      if (zp < qmin || zp > qmax) throw Error("tensor '" + tensor_name(index) + "' has zero point " + std::to_string(zp));
+    p.axis = q->quantized_dimension();
+    return p;
+  }
+
+  static std::pair<std::int64_t, std::int64_t> integer_range(DType t) {
+    if (t == DType::s8) return {-128, 127};
+    if (t == DType::u8) return {0, 255};
+    return {INT32_MIN, INT32_MAX};
+  }
+
+  ir::ValueId scale_constant(const std::string& name, float scale) {
+    return add_constant(name + "/scale", Tensor::from<float>({}, std::vector<float>{scale}));
+  }
+
+  ir::ValueId zero_point_constant(const std::string& name, std::int64_t zero_point, DType type) {
+    Tensor t(type, {});
+    if (type == DType::s8) t.data<std::int8_t>()[0] = static_cast<std::int8_t>(zero_point);
+    else t.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(zero_point);
+    return add_constant(name + "/zero_point", std::move(t));
+  }
+
+  // A quantized activation's (scale, zero point) as graph constants.
+  std::pair<ir::ValueId, ir::ValueId> activation_qparams(std::int32_t index) {
+    const QuantParams q = quant_params(index);
+    if (q.scales.size() != 1) throw Error("activation '" + tensor_name(index) + "' must be quantized per tensor");
+    return {scale_constant(tensor_name(index), q.scales[0]),
+            zero_point_constant(tensor_name(index), q.zero_points[0], dtype_of(index))};
+  }
+
+  // TFLite folds a fused activation into the integer output's clamp
+  // (CalculateActivationRangeQuantized). tinyq reads the cases where that
+  // clamp is the whole integer range, which is what TFLite's converter makes
+  // of ReLU when the output's range starts at 0.
+  void require_full_range_activation(fb::ActivationFunctionType f, std::int32_t output) {
+    if (f == fb::ActivationFunctionType_NONE) return;
+    const QuantParams q = quant_params(output);
+    const auto [qmin, qmax] = integer_range(dtype_of(output));
+    const auto quantize = [&](float v) { return q.zero_points[0] + static_cast<std::int64_t>(std::round(v / q.scales[0])); };
+    std::int64_t lo = qmin, hi = qmax;
+    if (f == fb::ActivationFunctionType_RELU) lo = std::max(qmin, quantize(0.f));
+    else if (f == fb::ActivationFunctionType_RELU6) lo = std::max(qmin, quantize(0.f)), hi = std::min(qmax, quantize(6.f));
+    else if (f == fb::ActivationFunctionType_RELU_N1_TO_1) lo = std::max(qmin, quantize(-1.f)), hi = std::min(qmax, quantize(1.f));
+    else throw Error("fused activation " + std::string(fb::EnumNameActivationFunctionType(f)) + " on an integer output is not supported");
+    if (lo != qmin || hi != qmax)
+      throw Error("fused " + std::string(fb::EnumNameActivationFunctionType(f)) + " clamps the output to [" + std::to_string(lo) +
+                  ", " + std::to_string(hi) + "], inside its integer range; not supported yet");
+  }
+
+  bool is_integer(std::int32_t index) const { return dtype_of(index) == DType::s8 || dtype_of(index) == DType::u8; }
+
   ir::ValueId value(std::int32_t index) const {
     auto it = values_.find(index);
     if (it == values_.end()) throw Error("tensor '" + tensor_name(index) + "' is read before any operator writes it");
@@ -197,12 +272,24 @@ class TfliteReader {
     if (shape.empty()) throw Error("the input has no shape");
     shape[0] = kBatch;
     if (element_count(shape) > (std::int64_t(1) << 26)) throw Error("input shape " + shape_to_string(shape) + " is implausibly large");
-    if (dtype_of(input) != DType::f32)
-      throw Error("input '" + tensor_name(input) + "' is " + std::string(dtype_name(dtype_of(input))) +
-                  ": integer TFLite models are not read yet (the float model is)");
     if (shape.size() == 4) shape = {kBatch, shape[3], shape[1], shape[2]};
     used_names_.insert("input");
-    values_[input] = graph_.add_input("input", DType::f32, shape);
+    // The graph always takes float values (for images, raw 0..255 pixels); an
+    // integer model's input is quantized by its own parameters, as TFLite's
+    // users do before they fill the int8 input (for the MLPerf model:
+    // pixel - 128).
+    const ir::ValueId float_input = graph_.add_input("input", DType::f32, shape);
+    const DType input_type = dtype_of(input);
+    if (input_type == DType::f32) {
+      values_[input] = float_input;
+    } else if (input_type == DType::s8 || input_type == DType::u8) {
+      const QuantParams q = quant_params(input);
+      values_[input] = add("QuantizeLinear", {float_input, scale_constant(tensor_name(input), q.scales[0]),
+                                              zero_point_constant(tensor_name(input), q.zero_points[0], input_type)},
+                           {}, tensor_name(input));
+    } else {
+      throw Error("input '" + tensor_name(input) + "' of type " + std::string(dtype_name(input_type)) + " is not supported");
+    }
 
     const auto* operators = subgraph_->operators();
     if (operators)
@@ -210,8 +297,17 @@ class TfliteReader {
 
     const std::int32_t output = subgraph_->outputs()->Get(0);
     ir::ValueId out = value(output);
-    // The graph output is named "output", as the other importers name it.
-    out = add("Identity", {out}, {}, "output");
+    // The graph output is named "output", as the other importers name it, and
+    // is float: an integer output is dequantized (its integer values stay
+    // available under the TFLite tensor's name).
+    if (graph_.value(out).dtype == DType::f32) {
+      out = add("Identity", {out}, {}, "output");
+    } else {
+      const QuantParams q = quant_params(output);
+      out = add("DequantizeLinear", {out, scale_constant(tensor_name(output), q.scales[0]),
+                                     zero_point_constant(tensor_name(output), q.zero_points[0], graph_.value(out).dtype)},
+                {}, "output");
+    }
     graph_.mark_output(out);
   }
 
@@ -233,7 +329,25 @@ class TfliteReader {
     };
     try {
       ir::ValueId y;
+      const bool integer = !in.empty() && in[0] >= 0 && is_integer(in[0]);
+      if (integer && builtin != kReshape && builtin != kDequantize) {
+        y = translate_integer(op, builtin, in, out[0], name);
+        values_[out[0]] = y;
+        return;
+      }
       switch (builtin) {
+        case kQuantize: {
+          need_inputs(1);
+          const auto [scale, zero_point] = activation_qparams(out[0]);
+          y = add("QuantizeLinear", {value(in[0]), scale, zero_point}, {}, name);
+          break;
+        }
+        case kDequantize: {
+          need_inputs(1);
+          const auto [scale, zero_point] = activation_qparams(in[0]);
+          y = add("DequantizeLinear", {value(in[0]), scale, zero_point}, {}, name);
+          break;
+        }
         case kConv2d:
         case kDepthwiseConv2d: need_inputs(2); y = convolution(op, in, builtin == kDepthwiseConv2d, name); break;
         case kFullyConnected: need_inputs(2); y = fully_connected(op, in, name); break;
@@ -268,6 +382,183 @@ class TfliteReader {
       const std::string what = e.what();
       throw Error(what.rfind(origin_, 0) == 0 ? what : origin_ + ": " + what);
     }
+  }
+
+  // ---- integer operators: ONNX's QLinear* forms, run with TFLite's arithmetic ----
+  ir::ValueId translate_integer(const fb::Operator& op, int builtin, const std::vector<std::int32_t>& in, std::int32_t out,
+                                const std::string& name) {
+    if (in.empty()) throw Error("has no input");
+    if (dtype_of(out) != dtype_of(in[0]) && builtin != kQuantize)
+      throw Error("integer input and " + std::string(dtype_name(dtype_of(out))) + " output are not supported together");
+    switch (builtin) {
+      case kConv2d:
+      case kDepthwiseConv2d: {
+        if (in.size() < 2) throw Error("expects a filter");
+        const auto* c = op.builtin_options_as_Conv2DOptions();
+        const auto* d = op.builtin_options_as_DepthwiseConv2DOptions();
+        if (builtin == kConv2d ? !c : !d) throw Error("missing options");
+        require_full_range_activation(builtin == kConv2d ? c->fused_activation_function() : d->fused_activation_function(), out);
+        return qconvolution(op, in, out, builtin == kDepthwiseConv2d, name);
+      }
+      case kFullyConnected: {
+        if (in.size() < 2) throw Error("expects weights");
+        const auto* o = op.builtin_options_as_FullyConnectedOptions();
+        if (o && o->keep_num_dims()) throw Error("keep_num_dims is not supported");
+        require_full_range_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out);
+        return qfully_connected(in, out, name);
+      }
+      case kAdd: {
+        if (in.size() < 2) throw Error("expects two inputs");
+        const auto* o = op.builtin_options_as_AddOptions();
+        require_full_range_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out);
+        const auto [sa, za] = activation_qparams(in[0]);
+        const auto [sb, zb] = activation_qparams(in[1]);
+        const auto [sc, zc] = activation_qparams(out);
+        return add_contrib("QLinearAdd", {value(in[0]), sa, za, value(in[1]), sb, zb, sc, zc}, {}, name);
+      }
+      case kAveragePool2d: {
+        const auto* o = op.builtin_options_as_Pool2DOptions();
+        if (!o) throw Error("missing Pool2DOptions");
+        require_full_range_activation(o->fused_activation_function(), out);
+        const ir::ValueId x = value(in[0]);
+        const Shape xs = ir_shape(x);
+        // The whole plane in one window is a global average; other windows are not read yet.
+        if (xs.size() != 4 || o->filter_height() != xs[2] || o->filter_width() != xs[3])
+          throw Error("integer average pooling is read only when one window covers the whole plane");
+        const auto [sx, zx] = activation_qparams(in[0]);
+        const auto [sy, zy] = activation_qparams(out);
+        return add_contrib("QLinearGlobalAveragePool", {x, sx, zx, sy, zy}, {{"channels_last", std::int64_t{0}}}, name);
+      }
+      case kSoftmax: {
+        const auto* o = op.builtin_options_as_SoftmaxOptions();
+        if (o && o->beta() != 1.f) throw Error("beta=" + std::to_string(o->beta()) + " is not supported (only 1)");
+        const ir::ValueId x = value(in[0]);
+        if (ir_shape(x).size() != 2) throw Error("integer softmax is read for 2-D tensors only");
+        const auto [sx, zx] = activation_qparams(in[0]);
+        const auto [sy, zy] = activation_qparams(out);
+        return add_contrib("QLinearSoftmax", {x, sx, zx, sy, zy}, {{"axis", std::int64_t{-1}}, {"opset", std::int64_t{13}}}, name);
+      }
+      default: throw Error("operator " + op_name(builtin) + " on integer tensors is not supported by tinyq");
+    }
+  }
+
+  ir::ValueId add_contrib(const std::string& op, std::vector<ir::ValueId> inputs, std::map<std::string, ir::Attribute> attrs,
+                          const std::string& name) {
+    ir::Node node;
+    node.op_type = op;
+    node.domain = "com.microsoft";
+    node.name = unique(name);
+    node.origin = origin_;
+    node.inputs = std::move(inputs);
+    node.attributes = std::move(attrs);
+    std::vector<ir::TensorType> types;
+    for (ir::ValueId id : node.inputs) types.push_back({graph_.value(id).dtype, graph_.value(id).shape});
+    const auto out = ir::infer_node_types(graph_, node, types);
+    node.outputs.push_back(graph_.add_value(node.name, out.at(0).dtype, out.at(0).shape));
+    const ir::ValueId y = node.outputs[0];
+    graph_.add_node(std::move(node));
+    return y;
+  }
+
+  // Per-channel weight scales along `channels` (or one), their zero points
+  // (TFLite's int8 weights are symmetric: all must be 0).
+  std::pair<ir::ValueId, ir::ValueId> weight_qparams(std::int32_t index, std::int64_t channels, const std::string& name) {
+    const QuantParams q = quant_params(index);
+    if (q.scales.size() != 1 && static_cast<std::int64_t>(q.scales.size()) != channels)
+      throw Error("weights '" + tensor_name(index) + "' have " + std::to_string(q.scales.size()) + " scales for " +
+                  std::to_string(channels) + " output channels");
+    for (auto zp : q.zero_points)
+      if (zp != 0) throw Error("weights '" + tensor_name(index) + "' have a non-zero zero point");
+    const auto n = static_cast<std::int64_t>(q.scales.size());
+    Tensor zeros(dtype_of(index), n == 1 ? Shape{} : Shape{n});
+    std::fill(zeros.bytes().begin(), zeros.bytes().end(), std::byte{0});
+    return {add_constant(name + "/w_scale", n == 1 ? Tensor::from<float>({}, q.scales) : Tensor::from<float>({n}, q.scales)),
+            add_constant(name + "/w_zero_point", std::move(zeros))};
+  }
+
+  ir::ValueId qconvolution(const fb::Operator& op, const std::vector<std::int32_t>& in, std::int32_t out, bool depthwise,
+                           const std::string& name) {
+    const ir::ValueId x = value(in[0]);
+    const Shape xs = ir_shape(x);
+    if (xs.size() != 4) throw Error("expects a 4-D input");
+    const Tensor w = require_constant(in[1], "filter");
+    if (w.dtype() != dtype_of(in[0]) && w.dtype() != DType::s8) throw Error("filter type " + std::string(dtype_name(w.dtype())) + " is not supported");
+    const Shape ws = w.shape();
+    if (ws.size() != 4) throw Error("filter must be 4-D");
+    const std::int64_t kh = ws[1], kw = ws[2], in_channels = xs[1];
+    fb::Padding padding;
+    std::int64_t stride_h, stride_w, dil_h, dil_w, out_channels, group, in_per_group;
+    if (depthwise) {
+      const auto* o = op.builtin_options_as_DepthwiseConv2DOptions();
+      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(), dil_w = o->dilation_w_factor();
+      out_channels = ws[3], group = in_channels, in_per_group = 1;
+      if (ws[0] != 1 || out_channels % in_channels) throw Error("filter " + shape_to_string(ws) + " does not fit the input");
+    } else {
+      const auto* o = op.builtin_options_as_Conv2DOptions();
+      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(), dil_w = o->dilation_w_factor();
+      out_channels = ws[0], in_per_group = ws[3];
+      if (in_per_group <= 0 || in_channels % in_per_group) throw Error("filter " + shape_to_string(ws) + " does not fit the input");
+      group = in_channels / in_per_group;
+    }
+    for (auto v : {stride_h, stride_w, dil_h, dil_w})
+      if (v <= 0 || v > (1 << 16)) throw Error("stride or dilation " + std::to_string(v) + " is out of range");
+    Tensor weight(w.dtype(), {out_channels, in_per_group, kh, kw});
+    const auto src = w.bytes();  // 1-byte elements: move bytes
+    auto dst = weight.bytes();
+    for (std::int64_t o = 0; o < out_channels; ++o)
+      for (std::int64_t i = 0; i < in_per_group; ++i)
+        for (std::int64_t h = 0; h < kh; ++h)
+          for (std::int64_t k = 0; k < kw; ++k)
+            dst[((o * in_per_group + i) * kh + h) * kw + k] =
+                depthwise ? src[(h * kw + k) * out_channels + o] : src[((o * kh + h) * kw + k) * in_per_group + i];
+    const auto [sx, zx] = activation_qparams(in[0]);
+    const auto [sw, zw] = weight_qparams(in[1], out_channels, name);
+    const auto [sy, zy] = activation_qparams(out);
+    std::vector<ir::ValueId> inputs{x, sx, zx, add_constant(name + "/weight", std::move(weight)), sw, zw, sy, zy};
+    if (in.size() > 2 && in[2] >= 0) {
+      Tensor bias = require_constant(in[2], "bias");
+      if (bias.dtype() != DType::s32 || bias.shape() != Shape{out_channels})
+        throw Error("bias must be int32 of shape [" + std::to_string(out_channels) + "]");
+      inputs.push_back(add_constant(name + "/bias", std::move(bias)));
+    }
+    const auto ph = tensorflow_padding(padding_name(padding), xs[2], kh, stride_h, dil_h);
+    const auto pw = tensorflow_padding(padding_name(padding), xs[3], kw, stride_w, dil_w);
+    return add("QLinearConv", std::move(inputs),
+               {{"kernel_shape", std::vector<std::int64_t>{kh, kw}},
+                {"strides", std::vector<std::int64_t>{stride_h, stride_w}},
+                {"dilations", std::vector<std::int64_t>{dil_h, dil_w}},
+                {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}},
+                {"group", group}},
+               name);
+  }
+
+  // FULLY_CONNECTED as a 1x1 QLinearConv on (N, K, 1, 1): one int32
+  // accumulator with its bias and one requantization, exactly TFLite's
+  // arithmetic (ONNX's QLinearMatMul has no bias input).
+  ir::ValueId qfully_connected(const std::vector<std::int32_t>& in, std::int32_t out, const std::string& name) {
+    ir::ValueId x = value(in[0]);
+    if (ir_shape(x).size() != 2) x = flatten_nhwc(x, name + "/flatten");
+    const Tensor w = require_constant(in[1], "weights");
+    if (w.shape().size() != 2 || w.shape()[1] != ir_shape(x)[1])
+      throw Error("weights " + shape_to_string(w.shape()) + " do not fit input " + shape_to_string(ir_shape(x)));
+    const std::int64_t units = w.shape()[0], depth = w.shape()[1];
+    Tensor weight(w.dtype(), {units, depth, 1, 1});
+    std::copy(w.bytes().begin(), w.bytes().end(), weight.bytes().begin());
+    const ir::ValueId x4 = add("Reshape", {x, add_constant(name + "/to_4d", Tensor::from<std::int64_t>({4}, std::vector<std::int64_t>{0, depth, 1, 1}))},
+                               {}, name + "/as_image");
+    const auto [sx, zx] = activation_qparams(in[0]);
+    const auto [sw, zw] = weight_qparams(in[1], units, name);
+    const auto [sy, zy] = activation_qparams(out);
+    std::vector<ir::ValueId> inputs{x4, sx, zx, add_constant(name + "/weight", std::move(weight)), sw, zw, sy, zy};
+    if (in.size() > 2 && in[2] >= 0) {
+      Tensor bias = require_constant(in[2], "bias");
+      if (bias.dtype() != DType::s32 || bias.shape() != Shape{units}) throw Error("bias must be int32 of shape [" + std::to_string(units) + "]");
+      inputs.push_back(add_constant(name + "/bias", std::move(bias)));
+    }
+    const ir::ValueId y4 = add("QLinearConv", std::move(inputs),
+                               {{"kernel_shape", std::vector<std::int64_t>{1, 1}}, {"pads", std::vector<std::int64_t>{0, 0, 0, 0}}},
+                               name + "/conv1x1");
+    return add("Flatten", {y4}, {{"axis", std::int64_t{1}}}, name);
   }
 
   ir::ValueId convolution(const fb::Operator& op, const std::vector<std::int32_t>& in, bool depthwise, const std::string& name) {

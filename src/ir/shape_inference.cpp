@@ -307,6 +307,14 @@ Types infer_qlinear_global_pool(const Graph& graph, const Node& node, const Type
   return out;
 }
 
+// com.microsoft QLinearSoftmax: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
+Types infer_qlinear_softmax(const Graph&, const Node& node, const Types& in) {
+  require_inputs(node, in, 5, 5);
+  if (in[0].dtype != DType::u8 && in[0].dtype != DType::s8) fail(node, "expects u8 or s8 input");
+  if (in[4].dtype != in[0].dtype) fail(node, "output zero point type differs from the input's");
+  return {{in[0].dtype, in[0].shape}};
+}
+
 // The registry: op type (with domain prefix for contrib ops) -> inference.
 const std::map<std::string, InferFn>& registry() {
   static const std::map<std::string, InferFn> table = {
@@ -335,6 +343,7 @@ const std::map<std::string, InferFn>& registry() {
       {"QLinearMatMul", infer_qlinear_matmul},
       {"com.microsoft:QLinearAdd", infer_qlinear_add},
       {"com.microsoft:QLinearGlobalAveragePool", infer_qlinear_global_pool},
+      {"com.microsoft:QLinearSoftmax", infer_qlinear_softmax},
   };
   return table;
 }

@@ -35,6 +35,7 @@ PrepareFn find_op(const ir::Node& node) {
       {"QLinearMatMul", ops::prepare_qlinear_matmul},
       {"com.microsoft:QLinearAdd", ops::prepare_qlinear_add},
       {"com.microsoft:QLinearGlobalAveragePool", ops::prepare_qlinear_global_average_pool},
+      {"com.microsoft:QLinearSoftmax", ops::prepare_qlinear_softmax},
   };
   const std::string key = node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type;
   auto it = table.find(key);

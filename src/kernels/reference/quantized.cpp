@@ -97,6 +97,44 @@ void qlinear_add(const QAddParams& p, std::span<const T> a, std::span<const T> b
     }
     return;
   }
+  if (p.mode == kernels::RequantMode::xnnpack) {
+    // XNNPACK's qs8 add parameters (its scalar reference): both ratios to the
+    // output scale in float; the larger one's binary exponent fixes a shift
+    // that leaves it 21 to 22 bits wide.
+    const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
+    int exponent = 0;
+    std::frexp(std::max(ratio_a, ratio_b), &exponent);  // value in [2^(e-1), 2^e): IEEE exponent e - 1
+    const int shift = 20 - (exponent - 1);
+    const auto ma = static_cast<std::int32_t>(std::nearbyint(std::ldexp(ratio_a, shift)));
+    const auto mb = static_cast<std::int32_t>(std::nearbyint(std::ldexp(ratio_b, shift)));
+    const std::int64_t bias = (std::int64_t{1} << (shift - 1)) - std::int64_t{ma} * p.a_zp - std::int64_t{mb} * p.b_zp;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const std::int64_t acc = bias + std::int64_t{a[i]} * ma + std::int64_t{b[i]} * mb;
+      const std::int64_t y = (acc >> shift) + p.c_zp;  // arithmetic shift: floor
+      c[i] = static_cast<T>(y < p.qmin ? p.qmin : (y > p.qmax ? p.qmax : y));
+    }
+    return;
+  }
+  if (p.mode == kernels::RequantMode::tflite) {
+    // TFLite's int8 ADD (reference_integer_ops::Add and its Prepare): both
+    // inputs are shifted left by 20 bits and scaled by s_in / (2 max(s_a, s_b))
+    // each, summed, then scaled by 2 max(s_a, s_b) / (2^20 s_out); every
+    // scaling is a gemmlowp multiply with its own rounding.
+    constexpr int kLeftShift = 20;
+    const double twice_max = 2 * std::max(p.a_scale, p.b_scale);
+    const auto ma = kernels::to_fixed_multiplier(p.a_scale / twice_max);
+    const auto mb = kernels::to_fixed_multiplier(p.b_scale / twice_max);
+    const auto mc = kernels::to_fixed_multiplier(twice_max / ((1 << kLeftShift) * p.c_scale));
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const std::int32_t va = (static_cast<std::int32_t>(a[i]) - p.a_zp) * (1 << kLeftShift);
+      const std::int32_t vb = (static_cast<std::int32_t>(b[i]) - p.b_zp) * (1 << kLeftShift);
+      const std::int32_t sum =
+          kernels::multiply_by_quantized_multiplier(va, ma) + kernels::multiply_by_quantized_multiplier(vb, mb);
+      const std::int32_t y = kernels::multiply_by_quantized_multiplier(sum, mc) + p.c_zp;
+      c[i] = static_cast<T>(kernels::saturate(y, p.qmin, p.qmax));
+    }
+    return;
+  }
   // Fixed point: both ratios share one shift n chosen so that the larger
   // multiplier fits 31 bits; sums stay exact in 64 bits.
   const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
@@ -114,10 +152,64 @@ void qlinear_add(const QAddParams& p, std::span<const T> a, std::span<const T> b
 template <typename T>
 void qlinear_global_average_pool(std::int64_t batch_channels, std::int64_t plane, std::span<const T> x,
                                  std::int32_t x_zp, const Requantizer& r, std::span<T> y) {
+  if (r.mode == kernels::RequantMode::tflite || r.mode == kernels::RequantMode::xnnpack) {
+    // TFLite's int8 AVERAGE_POOL_2D (input and output share scale and zero
+    // point): the sum of the stored values divided by the count, rounded to
+    // nearest with ties away from zero, in integer arithmetic.
+    const auto count = static_cast<std::int32_t>(plane);
+    for (std::int64_t i = 0; i < batch_channels; ++i) {
+      std::int32_t acc = 0;
+      for (std::int64_t j = 0; j < plane; ++j) acc += static_cast<std::int32_t>(x[i * plane + j]);
+      acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+      y[i] = static_cast<T>(kernels::saturate(acc, r.qmin, r.qmax));
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < batch_channels; ++i) {
     std::int32_t acc = -x_zp * static_cast<std::int32_t>(plane);
     for (std::int64_t j = 0; j < plane; ++j) acc += static_cast<std::int32_t>(x[i * plane + j]);
     y[i] = static_cast<T>(r.apply(acc, 0));
+  }
+}
+
+template <typename T>
+void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const T> x, std::span<T> y) {
+  const auto rows = static_cast<std::int64_t>(x.size()) / row;
+  if (p.tflite) {
+    // table[255 - d] = expf(-x_scale * d): indexed by 255 - max + x.
+    float table[256];
+    const float scale = -p.x_scale;  // beta = 1
+    for (int d = 0; d <= 255; ++d) table[255 - d] = std::exp(scale * static_cast<float>(d));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* in = x.data() + r * row;
+      T* out = y.data() + r * row;
+      std::int32_t max = in[0];
+      for (std::int64_t j = 1; j < row; ++j) max = std::max<std::int32_t>(max, in[j]);
+      const float* offset = table + 255 - max;
+      float sum = 0.f;
+      for (std::int64_t j = 0; j < row; ++j) sum += offset[in[j]];
+      const float inverse = 1.0f / (sum * p.y_scale);
+      for (std::int64_t j = 0; j < row; ++j) {
+        const float scaled = offset[in[j]] * inverse;
+        const auto q = static_cast<std::int32_t>(std::round(scaled)) + p.y_zp;
+        out[j] = static_cast<T>(kernels::saturate(q, p.qmin, p.qmax));
+      }
+    }
+    return;
+  }
+  std::vector<float> values(static_cast<std::size_t>(row));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float max = -INFINITY;
+    for (std::int64_t j = 0; j < row; ++j) {
+      values[j] = (static_cast<float>(x[r * row + j]) - static_cast<float>(p.x_zp)) * p.x_scale;
+      max = std::max(max, values[j]);
+    }
+    float sum = 0.f;
+    for (auto& v : values) sum += (v = std::exp(v - max));
+    for (std::int64_t j = 0; j < row; ++j) {
+      const float q = std::nearbyint(values[j] / sum / p.y_scale) + static_cast<float>(p.y_zp);
+      y[r * row + j] = static_cast<T>(q < p.qmin ? p.qmin : (q > p.qmax ? p.qmax : static_cast<std::int32_t>(q)));
+    }
   }
 }
 
@@ -164,7 +256,8 @@ TINYQ_CONV(std::int8_t, std::int8_t)
   template void qlinear_add<T>(const QAddParams&, std::span<const T>, std::span<const T>, std::span<T>);               \
   template void qlinear_global_average_pool<T>(std::int64_t, std::int64_t, std::span<const T>, std::int32_t,           \
                                                const Requantizer&, std::span<T>);                                      \
-  template void max_pool2d_quantized<T>(const Pool2DParams&, std::span<const T>, std::span<T>);
+  template void max_pool2d_quantized<T>(const Pool2DParams&, std::span<const T>, std::span<T>);                      \
+  template void qlinear_softmax<T>(const QSoftmaxParams&, std::int64_t, std::span<const T>, std::span<T>);
 TINYQ_8BIT(std::uint8_t)
 TINYQ_8BIT(std::int8_t)
 #undef TINYQ_8BIT

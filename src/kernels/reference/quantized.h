@@ -17,14 +17,18 @@ namespace tinyq::kernels {
 struct Requantizer {
   kernels::RequantMode mode = kernels::RequantMode::float_multiplier;
   std::vector<float> multipliers;                 // float mode: one, or one per channel
-  std::vector<kernels::FixedMultiplier> fixed;      // fixed mode: same count
+  std::vector<kernels::FixedMultiplier> fixed;      // fixed and tflite modes: same count
   std::int32_t zero_point = 0, qmin = 0, qmax = 255;
 
   std::int32_t apply(std::int32_t acc, std::size_t channel) const {
     const std::size_t i = multipliers.size() > 1 ? channel : 0;
-    return mode == kernels::RequantMode::float_multiplier
-               ? kernels::requantize_float(acc, multipliers[i], zero_point, qmin, qmax)
-               : kernels::requantize_fixed(acc, fixed[i], zero_point, qmin, qmax);
+    switch (mode) {
+      case kernels::RequantMode::float_multiplier:
+      case kernels::RequantMode::xnnpack: return kernels::requantize_float(acc, multipliers[i], zero_point, qmin, qmax);
+      case kernels::RequantMode::fixed_point: return kernels::requantize_fixed(acc, fixed[i], zero_point, qmin, qmax);
+      case kernels::RequantMode::tflite: break;
+    }
+    return kernels::requantize_tflite(acc, fixed[i], zero_point, qmin, qmax);
   }
 };
 
@@ -58,6 +62,10 @@ void qlinear_matmul_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, s
 // com.microsoft QLinearAdd (same shapes). Float mode follows ONNX Runtime's
 // AVX2 kernel: v = fma(a, sa/sc, fma(b, sb/sc, zc - (sa/sc*za + sb/sc*zb))),
 // rounded half to even and saturated. Fixed mode: see quant/requant.h.
+// tflite mode: TFLite's reference ADD (20-bit left shift, three gemmlowp
+// multiplies). xnnpack mode: XNNPACK's qs8 add: ratios sa/sc, sb/sc in float,
+// shift = 20 - exponent of the larger, multipliers round(ratio * 2^shift),
+// y = (2^(shift-1) - ma*za - mb*zb + a*ma + b*mb) >> shift (arithmetic), clamped, + zc.
 struct QAddParams {
   float a_scale = 1, b_scale = 1, c_scale = 1;
   std::int32_t a_zp = 0, b_zp = 0, c_zp = 0, qmin = 0, qmax = 255;
@@ -71,6 +79,20 @@ void qlinear_add(const QAddParams& p, std::span<const T> a, std::span<const T> b
 template <typename T>
 void qlinear_global_average_pool(std::int64_t batch_channels, std::int64_t plane, std::span<const T> x,
                                  std::int32_t x_zp, const Requantizer& r, std::span<T> y);
+
+// com.microsoft QLinearSoftmax over the last axis of rows of `row` values.
+// tflite: TensorFlow Lite's optimized int8 kernel, which its runtime runs: a
+// 256-entry float table exp(-x_scale * d) for d = max - x (expf, float
+// arithmetic), the row sum in float in index order, p = table * (1 / (sum *
+// y_scale)), rounded half away from zero, + y_zp, saturated. Otherwise ONNX
+// semantics: DequantizeLinear, Softmax in float, QuantizeLinear.
+struct QSoftmaxParams {
+  float x_scale = 1, y_scale = 1;
+  std::int32_t x_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
+  bool tflite = false;
+};
+template <typename T>
+void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const T> x, std::span<T> y);
 
 // MaxPool on quantized values: the maximum of integers is the maximum of the
 // values they stand for (positive scale), so no requantization is involved.

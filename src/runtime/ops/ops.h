@@ -28,6 +28,7 @@ PreparedOp prepare_qlinear_conv(const ir::Graph&, const ir::Node&, const OpOptio
 PreparedOp prepare_qlinear_matmul(const ir::Graph&, const ir::Node&, const OpOptions&);
 PreparedOp prepare_qlinear_add(const ir::Graph&, const ir::Node&, const OpOptions&);
 PreparedOp prepare_qlinear_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&);
+PreparedOp prepare_qlinear_softmax(const ir::Graph&, const ir::Node&, const OpOptions&);
 
 // Shared helpers for prepare functions.
 // A Conv/QLinearConv node's geometry (from its attributes) completed with the

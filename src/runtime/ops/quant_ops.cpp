@@ -161,7 +161,10 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
   const QLinearParams q = qlinear_params(graph, node, options);
   const bool has_bias = has_qlinear_bias(node);
   dispatch_operands(graph.value(node.inputs[in_::x]).dtype, graph.value(node.inputs[in_::w]).dtype, node, [](auto, auto) {});
-  if (kernels::use_avx2(options.kernels) && q.geometry.group == 1 && graph.is_initializer(node.inputs[in_::w]) &&
+  // TFLite's double rounding runs on the reference kernel (the AVX2 kernel
+  // requantizes in float or single-rounding fixed point only).
+  if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group == 1 &&
+      graph.is_initializer(node.inputs[in_::w]) &&
       (!has_bias || graph.is_initializer(node.inputs[in_::bias]))) {
     const Tensor& weight = graph.initializer(node.inputs[in_::w]);
     const Shape ws = weight.shape();
@@ -238,7 +241,8 @@ PreparedOp prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, con
   p.mode = options.requant;
   std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
   const bool fast = kernels::use_avx2(options.kernels) &&
-                    (p.mode == kernels::RequantMode::float_multiplier || kernels::x86::qlinear_add_fixed_fits_avx2(p));
+                    (p.mode == kernels::RequantMode::float_multiplier ||
+                     (p.mode == kernels::RequantMode::fixed_point && kernels::x86::qlinear_add_fixed_fits_avx2(p)));
   return {[p, node, fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
             namespace in_ = qlinear_add_input;
             if (in[in_::a]->shape() != in[in_::b]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
@@ -250,6 +254,27 @@ PreparedOp prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, con
             });
           },
           fast ? "x86-avx2" : "reference"};
+}
+
+PreparedOp prepare_qlinear_softmax(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+  kernels::QSoftmaxParams p;
+  p.x_scale = constant_scales(graph, node, 1).at(0);
+  p.x_zp = constant_zero_points(graph, node, 2).at(0);
+  p.y_scale = constant_scales(graph, node, 3).at(0);
+  p.y_zp = constant_zero_points(graph, node, 4).at(0);
+  std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
+  p.tflite = options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack;
+  const Shape& xs = graph.value(node.inputs[0]).shape;
+  std::int64_t axis = node.attributes.count("axis") ? std::get<std::int64_t>(node.attributes.at("axis")) : -1;
+  if (axis < 0) axis += static_cast<std::int64_t>(xs.size());
+  if (axis != static_cast<std::int64_t>(xs.size()) - 1) fail(node, "tinyq's QLinearSoftmax normalizes the last axis only");
+  const std::int64_t row = xs.back();
+  return [p, node, row](std::span<const Tensor* const> in, std::span<Tensor> out) {
+    dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
+      using T = decltype(t);
+      kernels::qlinear_softmax<T>(p, row, in[0]->data<T>(), out[0].data<T>());
+    });
+  };
 }
 
 PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
@@ -264,6 +289,9 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir:
   const float multiplier = x_scale / (y_scale * static_cast<float>(plane));
   const auto requant = make_requantizer(node, {static_cast<double>(x_scale) / (static_cast<double>(y_scale) * plane)}, y_zp,
                                         graph.value(node.outputs[0]).dtype, options, {multiplier});
+  if ((options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack) &&
+      (x_scale != y_scale || x_zp != y_zp))
+    fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
   return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
     dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
       using T = decltype(t);
