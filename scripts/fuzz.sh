@@ -15,18 +15,20 @@ seconds=${1:-10}
 only=${2:-}
 assets=${TINYQ_ASSETS:-../shared}
 jobs=$(nproc)
-targets=(keras_config keras_h5 onnx npy cifar10 index_list)
+targets=(keras_config keras_h5 onnx tflite npy cifar10 index_list)
+seeds=build-fuzz/seeds
 
+# FUZZ_SKIP_BUILD=1: reuse build-fuzz and its seeds (parallel runs of single targets).
+if [ -z "${FUZZ_SKIP_BUILD:-}" ]; then
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINYQ_FUZZ=ON \
   -DTINYQ_BUILD_TESTS=OFF -DTINYQ_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_targets
 # The release CLI converts the seed models to ONNX.
 [ -x build/src/tinyq ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j"$jobs" --target tinyq; }
 
-seeds=build-fuzz/seeds
 if [ ! -f "$seeds/.complete" ]; then
   rm -rf "$seeds"
-  mkdir -p "$seeds"/{keras_config,keras_h5,onnx,npy,cifar10,index_list}
+  mkdir -p "$seeds"/{keras_config,keras_h5,onnx,tflite,npy,cifar10,index_list}
   /usr/bin/python3 tests/tools/make_keras_models.py "$seeds/models" >/dev/null
   while read -r name; do
     cp "$seeds/models/$name/model.h5" "$seeds/keras_h5/$name.h5"
@@ -51,6 +53,7 @@ PY
     build/src/tinyq quantize "$assets/models/pretrainedResnet.h5" --out "$seeds/onnx/resnet8_qdq.onnx" \
       --calib-count 20 >/dev/null
     cp "$assets/models/"*idxs.npy "$seeds/index_list/"
+    cp "$assets/models/"*.tflite "$seeds/tflite/"
     cp "$assets/models/"*idxs.npy "$seeds/npy/"
   fi
   if [ -f "$assets/data/cifar-10-batches-bin/test_batch.bin" ]; then
@@ -61,6 +64,7 @@ PY
   /usr/bin/python3 -c "import numpy as np, sys; np.save(sys.argv[1], np.arange(5, dtype=np.int32))" \
     "$seeds/index_list/int32.npy"
   touch "$seeds/.complete"
+fi
 fi
 
 export TINYQ_FUZZ_WEIGHTS=$PWD/$seeds/models/residual/model.h5

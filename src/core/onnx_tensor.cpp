@@ -44,11 +44,12 @@ Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& wher
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) throw Error(where + ": external tensor data is not supported");
   const DType dtype = dtype_from_onnx(proto.data_type(), where);
   Shape shape;
-  long double count = 1;
+  std::uint64_t count = 1;
   for (auto d : proto.dims()) {
     if (d < 0) throw Error(where + ": negative dimension " + std::to_string(d));
     shape.push_back(d);
-    count *= static_cast<long double>(d);
+    if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count))
+      throw Error(where + ": dims " + shape_to_string(shape) + "... multiply beyond 64 bits");
   }
   // The data present bounds the allocation, whatever the dims claim.
   std::size_t available = 0;
@@ -56,8 +57,8 @@ Tensor from_tensor_proto(const onnx::TensorProto& proto, const std::string& wher
   else if (dtype == DType::f32) available = static_cast<std::size_t>(proto.float_data_size());
   else if (dtype == DType::s64) available = static_cast<std::size_t>(proto.int64_data_size());
   else available = static_cast<std::size_t>(proto.int32_data_size());  // int32, int8, uint8 live in int32_data
-  if (count != static_cast<long double>(available) || (proto.has_raw_data() && proto.raw_data().size() % dtype_size(dtype)))
-    throw Error(where + ": dims " + shape_to_string(shape) + " need " + std::to_string(static_cast<std::uint64_t>(count)) +
+  if (count != available || (proto.has_raw_data() && proto.raw_data().size() % dtype_size(dtype)))
+    throw Error(where + ": dims " + shape_to_string(shape) + " need " + std::to_string(count) +
                 " elements, the data holds " + std::to_string(available));
   Tensor t(dtype, shape);
   if (proto.has_raw_data()) {

@@ -13,8 +13,9 @@
 //  tflite TensorFlow Lite's reference integer kernels (gemmlowp's double
 //         rounding, the default TFLite build): the same M0 and exponent
 //         e = 31 - n; x = acc * 2^max(e, 0), then SaturatingRoundingDoublingHighMul
-//         (x * M0 / 2^31, ties away from zero), then RoundingDivideByPOT by
-//         max(-e, 0) (ties away from zero), + zp and saturation.
+//         (x * M0 / 2^31 to nearest, ties toward +infinity), then
+//         RoundingDivideByPOT by max(-e, 0) (ties away from zero), + zp and
+//         saturation. Two roundings: a value just under .5 can end up rounded up.
 //  xnnpack What TensorFlow Lite's runtime computes with its default XNNPACK
 //         delegate: convolutions and fully connected layers as `float`
 //         above (XNNPACK's fp32 requantization is the same rule), additions
@@ -65,8 +66,9 @@ inline std::int32_t requantize_fixed(std::int32_t acc, const FixedMultiplier& m,
 }
 
 // gemmlowp's fixed-point primitives, as TFLite's reference kernels use them.
-// (a * b * 2) / 2^32 rounded to nearest, ties away from zero; the one
-// overflowing case (both INT32_MIN) saturates.
+// a * b / 2^31 rounded to nearest with ties toward +infinity (the nudge is
+// +2^30 for a non-negative product, 1 - 2^30 for a negative one, then C++
+// division truncates); the one overflowing case (both INT32_MIN) saturates.
 inline std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   const std::int64_t ab = static_cast<std::int64_t>(a) * b;

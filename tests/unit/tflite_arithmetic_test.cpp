@@ -1,0 +1,123 @@
+// TFLite's integer arithmetic, checked against values worked out by hand from
+// the formulas of TFLite's reference kernels (gemmlowp's fixed point, the int8
+// ADD, average pooling, the table softmax) and from XNNPACK's add.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/reference/quantized.h"
+#include "kernels/requant.h"
+
+namespace tinyq::kernels {
+namespace {
+
+TEST(TfliteArithmetic, RoundingDoublingHighMul) {
+  // 0.5 * 0.5 in Q31 is 0.25: 2^30 * 2^30 / 2^31 = 2^29 exactly.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+  // 1 * 2^30 / 2^31 = 0.5 rounds up to 1; -0.5 rounds up to 0; 2.5 -> 3; -2.5 -> -2.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(1, 1 << 30), 1);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(5, 1 << 30), 3);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(-5, 1 << 30), -2);
+  // The one overflow: (-1) * (-1) in Q31 saturates to the largest value.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+}
+
+TEST(TfliteArithmetic, RoundingDivideByPowerOfTwoTiesAwayFromZero) {
+  EXPECT_EQ(rounding_divide_by_pot(5, 1), 3);    // 2.5
+  EXPECT_EQ(rounding_divide_by_pot(-5, 1), -3);  // -2.5
+  EXPECT_EQ(rounding_divide_by_pot(-3, 1), -2);  // -1.5
+  EXPECT_EQ(rounding_divide_by_pot(-1, 1), -1);  // -0.5
+  EXPECT_EQ(rounding_divide_by_pot(6, 2), 2);    // 1.5
+  EXPECT_EQ(rounding_divide_by_pot(-6, 2), -2);  // -1.5
+  EXPECT_EQ(rounding_divide_by_pot(-7, 2), -2);  // -1.75
+  EXPECT_EQ(rounding_divide_by_pot(-5, 2), -1);  // -1.25
+  EXPECT_EQ(rounding_divide_by_pot(7, 0), 7);
+}
+
+TEST(TfliteArithmetic, QuantizedMultiplierAsTfliteComputesIt) {
+  // 0.25 = 0.5 * 2^-1: M0 = 2^30, exponent -1 (n = 32).
+  const FixedMultiplier quarter = to_fixed_multiplier(0.25);
+  EXPECT_EQ(quarter.m0, 1 << 30);
+  EXPECT_EQ(31 - quarter.shift, -1);
+  EXPECT_EQ(multiply_by_quantized_multiplier(3, quarter), 1);    // 0.75
+  EXPECT_EQ(multiply_by_quantized_multiplier(2, quarter), 1);    // 0.5, away from zero
+  EXPECT_EQ(multiply_by_quantized_multiplier(-2, quarter), -1);  // -0.5: -1 then -0.5 -> -1
+  EXPECT_EQ(multiply_by_quantized_multiplier(-6, quarter), -2);  // -1.5
+  EXPECT_EQ(multiply_by_quantized_multiplier(1000, to_fixed_multiplier(0.0123)), 12);  // 12.3
+}
+
+TEST(TfliteArithmetic, DoubleRoundingDiffersFromSingleRounding) {
+  // M = 0.1875 = 0.75 * 2^-2: M0 = 0.75 * 2^31, n = 33. 2 * M = 0.375.
+  const FixedMultiplier m{1610612736, 33};
+  // gemmlowp: 2 * 0.75 in Q31 = 1.5 -> 2, then 2 / 4 = 0.5 -> 1 (away from zero).
+  EXPECT_EQ(requantize_tflite(2, m, 0, -128, 127), 1);
+  // One rounding of the exact 0.375 gives 0.
+  EXPECT_EQ(requantize_fixed(2, m, 0, -128, 127), 0);
+  // Zero point and saturation come after the multiply.
+  EXPECT_EQ(requantize_tflite(2, m, -128, -128, 127), -127);
+  EXPECT_EQ(requantize_tflite(100000, m, 100, -128, 127), 127);
+}
+
+QAddParams add_params(RequantMode mode) {
+  QAddParams p;
+  p.a_scale = 0.5f, p.b_scale = 0.25f, p.c_scale = 1.0f;
+  p.a_zp = p.b_zp = p.c_zp = 0;
+  p.qmin = -128, p.qmax = 127;
+  p.mode = mode;
+  return p;
+}
+
+TEST(TfliteArithmetic, AddAsTflitesReferenceKernel) {
+  // 3 * 0.5 + 5 * 0.25 = 2.75 -> 3. Inputs shifted by 2^20, scaled by 0.5 and
+  // 0.25 (of 2 * max scale = 1), summed (2883584), scaled by 2^-20 -> 2.75 -> 3.
+  const std::vector<std::int8_t> a{3, 1, -1}, b{5, 0, 0};
+  std::vector<std::int8_t> c(3);
+  qlinear_add<std::int8_t>(add_params(RequantMode::tflite), a, b, c);
+  EXPECT_EQ(c[0], 3);
+  EXPECT_EQ(c[1], 1);   // 0.5: away from zero
+  EXPECT_EQ(c[2], -1);  // -0.5: away from zero
+}
+
+TEST(TfliteArithmetic, AddAsXnnpack) {
+  // Ratios 0.5 and 0.25; the larger is 2^-1, so shift = 20 + 1 = 21,
+  // multipliers 2^20 and 2^19, bias 2^20 (the rounding term).
+  // 3, 5: (2^20 + 3 * 2^20 + 5 * 2^19) >> 21 = 6.5 * 2^20 >> 21 = 3.
+  const std::vector<std::int8_t> a{3, 1, -1}, b{5, 0, 0};
+  std::vector<std::int8_t> c(3);
+  qlinear_add<std::int8_t>(add_params(RequantMode::xnnpack), a, b, c);
+  EXPECT_EQ(c[0], 3);
+  EXPECT_EQ(c[1], 1);  // 0.5: (2^20 + 2^20) >> 21 = 1
+  EXPECT_EQ(c[2], 0);  // -0.5: (2^20 - 2^20) >> 21 = 0, where TFLite's reference kernel gives -1
+}
+
+TEST(TfliteArithmetic, AveragePoolRoundsHalfAwayFromZero) {
+  Requantizer r;
+  r.mode = RequantMode::tflite;
+  r.qmin = -128, r.qmax = 127;
+  const std::vector<std::int8_t> x{1, 2, 3, 4, -1, -2, -3, -4, -1, -1, -1, 0};
+  std::vector<std::int8_t> y(3);
+  qlinear_global_average_pool<std::int8_t>(3, 4, x, 0, r, y);
+  EXPECT_EQ(y[0], 3);   // 2.5
+  EXPECT_EQ(y[1], -3);  // -2.5
+  EXPECT_EQ(y[2], -1);  // -0.75
+}
+
+TEST(TfliteArithmetic, SoftmaxWithTfliteTable) {
+  // x_scale = ln 3: exp(-ln 3 * (1 - 0)) = 1/3, so p = (3/4, 1/4), times 256
+  // = 192 and 64, minus 128.
+  QSoftmaxParams p;
+  p.x_scale = static_cast<float>(std::log(3.0));
+  p.y_scale = 1.0f / 256, p.y_zp = -128, p.qmin = -128, p.qmax = 127, p.tflite = true;
+  const std::vector<std::int8_t> x{1, 0, 7, 7};
+  std::vector<std::int8_t> y(4);
+  qlinear_softmax<std::int8_t>(p, 2, x, y);
+  EXPECT_EQ(y[0], 64);
+  EXPECT_EQ(y[1], -64);
+  EXPECT_EQ(y[2], 0);  // equal inputs: 0.5 * 256 = 128 -> 0
+  EXPECT_EQ(y[3], 0);
+}
+
+}  // namespace
+}  // namespace tinyq::kernels
