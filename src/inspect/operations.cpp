@@ -31,7 +31,13 @@ std::pair<std::int32_t, std::int32_t> code_range(DType t) { return t == DType::u
 json fixed_json(double real) {
   const auto f = kernels::to_fixed_multiplier(real);
   const double back = kernels::from_fixed_multiplier(f);
-  return {{"m0", f.m0}, {"shift", f.shift}, {"value", back}, {"relative_error", real > 0 ? std::abs(back - real) / real : 0.0}};
+  // TFLite names the same pair (quantized_multiplier = M0, shift = 31 - n):
+  // its reference kernels apply it with gemmlowp's two roundings.
+  return {{"m0", f.m0},
+          {"shift", f.shift},
+          {"tflite_shift", 31 - f.shift},
+          {"value", back},
+          {"relative_error", real > 0 ? std::abs(back - real) / real : 0.0}};
 }
 
 json qlinear_json(const ir::Graph& g, const ir::Node& n) {

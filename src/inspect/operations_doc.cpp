@@ -167,6 +167,19 @@ std::string quantization_operations_markdown(const json& ops, const std::string&
        << "int32_t y = (int32_t)((product + (1LL << " << f["shift"].get<int>() - 1 << ")) >> " << f["shift"].get<int>() << ") + "
        << q["y_zero_point"].get<int>() << ";\n"
        << "y = y < " << qmin << " ? " << qmin << " : (y > " << qmax << " ? " << qmax << " : y);   /* " << out_dtype << " output */\n"
+       << "```\n\n"
+       << "TensorFlow Lite's reference kernels (and TFLite Micro; `--requant tflite`) apply the same pair as "
+       << "`quantized_multiplier = " << f["m0"].get<long long>() << "`, `shift = " << 31 - f["shift"].get<int>()
+       << "`, with two roundings instead of one:\n\n"
+       << "```c\n"
+       << "/* SaturatingRoundingDoublingHighMul: acc * M0 / 2^31, ties toward +infinity */\n"
+       << "int64_t ab = (int64_t)acc * " << f["m0"].get<long long>() << ";\n"
+       << "int32_t high = (int32_t)((ab + (ab >= 0 ? (1LL << 30) : 1 - (1LL << 30))) / (1LL << 31));\n"
+       << "/* RoundingDivideByPOT by " << f["shift"].get<int>() - 31 << ": ties away from zero */\n"
+       << "int32_t mask = (1 << " << f["shift"].get<int>() - 31 << ") - 1, rem = high & mask, "
+       << "threshold = (mask >> 1) + (high < 0);\n"
+       << "int32_t y = (high >> " << f["shift"].get<int>() - 31 << ") + (rem > threshold) + " << q["y_zero_point"].get<int>()
+       << ";   /* then the same saturation */\n"
        << "```\n";
     break;
   }

@@ -6,10 +6,14 @@ hold the same values).
 For every QLinearConv layer: the int32 accumulators are recomputed from the
 quantized input, weights, bias, zero points, strides, pads, dilations and
 group; the outputs are recomputed from the accumulators with the manifest's
-requantization (float: ONNX Runtime's rule; fixed: M0 * 2^-n, round half up).
+requantization (float and xnnpack: ONNX Runtime's rule, which is also XNNPACK's
+fp32 requantization; fixed: M0 * 2^-n, round half up; tflite: TFLite's
+reference kernels, the multiplier derived here from the scales as TFLite's
+QuantizeMultiplier does, then gemmlowp's two roundings).
 
 Usage: golden_check.py GOLDEN_DIR"""
 import json
+import math
 import os
 import sys
 
@@ -59,6 +63,33 @@ def qlinear_conv_acc(x, w, b, x_zp, w_zp, strides, pads, dilations, group):
     return acc
 
 
+def tflite_quantize_multiplier(real):
+    """TFLite's QuantizeMultiplier: real = q * 2^shift, q in [0.5, 1), M0 = round(q * 2^31) (half away from zero)."""
+    if real == 0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    m0 = int(math.floor(q * (1 << 31) + 0.5))
+    if m0 == 1 << 31:
+        m0 //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return m0, shift
+
+
+def gemmlowp_multiply(x, m0, shift):
+    """MultiplyByQuantizedMultiplier: SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT."""
+    left, right = max(shift, 0), max(-shift, 0)
+    x = x.astype(np.int64) * (1 << left)
+    ab = x * m0
+    nudged = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    high = np.where(nudged >= 0, nudged >> 31, -((-nudged) >> 31))  # division truncating toward zero
+    mask = (1 << right) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + (remainder > threshold)
+
+
 def requantize(acc, params, dtype, mode):
     lo, hi = (0, 255) if dtype == "u8" else (-128, 127)
     zp = params["y_zero_point"]
@@ -67,7 +98,11 @@ def requantize(acc, params, dtype, mode):
     for c in range(channels):
         k = c if len(params["multiplier"]) > 1 else 0
         a = acc[:, c]
-        if mode == "float":
+        if mode == "tflite":
+            real = float(np.float32(params["x_scale"])) * float(np.float32(params["w_scale"][k])) / float(np.float32(params["y_scale"]))
+            m0, shift = tflite_quantize_multiplier(real)
+            out[:, c] = np.clip(gemmlowp_multiply(a, m0, shift) + zp, lo, hi)
+        elif mode in ("float", "xnnpack"):
             # float32(x_scale) * float32(w_scale) / float32(y_scale), then float32(acc) * M, clamp, round half to even.
             m = np.float32(np.float32(params["x_scale"]) * np.float32(params["w_scale"][k])) / np.float32(params["y_scale"])
             v = np.clip(a.astype(np.float32) * np.float32(m), np.float32(lo - zp), np.float32(hi - zp))
