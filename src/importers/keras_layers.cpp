@@ -459,9 +459,10 @@ ir::ValueId LayerCall::apply_activation(ir::ValueId x, const std::string& activa
 
 ir::ValueId add_typed_node(ir::Graph& graph, const std::string& op_type, const std::string& name,
                            std::vector<ir::ValueId> inputs, std::map<std::string, ir::Attribute> attributes,
-                           const std::string& origin) {
+                           const std::string& origin, const std::string& domain) {
   ir::Node node;
   node.op_type = op_type;
+  node.domain = domain;
   node.name = name;
   node.origin = origin;
   node.inputs = std::move(inputs);

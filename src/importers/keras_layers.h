@@ -93,7 +93,7 @@ LayerTranslator find_layer_translator(const LayerCall& call);
 // Adds a node with one output named `name`, typed by shape inference.
 ir::ValueId add_typed_node(ir::Graph& graph, const std::string& op_type, const std::string& name,
                            std::vector<ir::ValueId> inputs, std::map<std::string, ir::Attribute> attributes,
-                           const std::string& origin);
+                           const std::string& origin, const std::string& domain = "");
 
 // Puts a flattened value back into Keras' (h, w, c) feature order with
 // Reshape + Transpose + Flatten, naming the new tensors "<prefix>/...".

@@ -257,6 +257,69 @@ class TfliteReader {
 
   static std::string padding_name(fb::Padding p) { return p == fb::Padding_SAME ? "same" : "valid"; }
 
+  // ---- convolution geometry, shared by the float and integer forms ----
+  struct ConvShape {
+    fb::Padding padding = fb::Padding_SAME;
+    fb::ActivationFunctionType activation = fb::ActivationFunctionType_NONE;
+    std::int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1, kh = 1, kw = 1;
+    std::int64_t out_channels = 0, group = 1, in_per_group = 0;
+  };
+
+  // CONV_2D filters are OHWI, DEPTHWISE_CONV_2D filters 1 H W (C*m).
+  static ConvShape conv_shape(const fb::Operator& op, const Shape& xs, const Shape& ws, bool depthwise) {
+    if (xs.size() != 4) throw Error("expects a 4-D input");
+    if (ws.size() != 4) throw Error("filter must be 4-D");
+    ConvShape c;
+    c.kh = ws[1], c.kw = ws[2];
+    const std::int64_t in_channels = xs[1];
+    if (depthwise) {
+      const auto* o = op.builtin_options_as_DepthwiseConv2DOptions();
+      if (!o) throw Error("missing DepthwiseConv2DOptions");
+      c.padding = o->padding(), c.stride_h = o->stride_h(), c.stride_w = o->stride_w();
+      c.dil_h = o->dilation_h_factor(), c.dil_w = o->dilation_w_factor(), c.activation = o->fused_activation_function();
+      c.out_channels = ws[3], c.group = in_channels, c.in_per_group = 1;
+      if (ws[0] != 1 || c.out_channels % in_channels) throw Error("filter " + shape_to_string(ws) + " does not fit the input's " + std::to_string(in_channels) + " channels");
+    } else {
+      const auto* o = op.builtin_options_as_Conv2DOptions();
+      if (!o) throw Error("missing Conv2DOptions");
+      c.padding = o->padding(), c.stride_h = o->stride_h(), c.stride_w = o->stride_w();
+      c.dil_h = o->dilation_h_factor(), c.dil_w = o->dilation_w_factor(), c.activation = o->fused_activation_function();
+      c.out_channels = ws[0], c.in_per_group = ws[3];
+      if (c.in_per_group <= 0 || in_channels % c.in_per_group) throw Error("filter " + shape_to_string(ws) + " does not fit the input's " + std::to_string(in_channels) + " channels");
+      c.group = in_channels / c.in_per_group;
+    }
+    for (auto v : {c.stride_h, c.stride_w, c.dil_h, c.dil_w})
+      if (v <= 0 || v > (1 << 16)) throw Error("stride or dilation " + std::to_string(v) + " is out of range");
+    return c;
+  }
+
+  // The filter in ONNX's (O, I/group, kh, kw) order, whatever its element type.
+  static Tensor filter_to_onnx(const Tensor& w, const ConvShape& c, bool depthwise) {
+    Tensor out(w.dtype(), {c.out_channels, c.in_per_group, c.kh, c.kw});
+    const std::size_t size = dtype_size(w.dtype());
+    const auto src = w.bytes();
+    auto dst = out.bytes();
+    for (std::int64_t o = 0; o < c.out_channels; ++o)
+      for (std::int64_t i = 0; i < c.in_per_group; ++i)
+        for (std::int64_t h = 0; h < c.kh; ++h)
+          for (std::int64_t k = 0; k < c.kw; ++k) {
+            const std::int64_t from = depthwise ? (h * c.kw + k) * c.out_channels + o : ((o * c.kh + h) * c.kw + k) * c.in_per_group + i;
+            const std::int64_t to = ((o * c.in_per_group + i) * c.kh + h) * c.kw + k;
+            std::copy_n(src.begin() + from * static_cast<std::int64_t>(size), size, dst.begin() + to * static_cast<std::int64_t>(size));
+          }
+    return out;
+  }
+
+  static std::map<std::string, ir::Attribute> conv_attributes(const ConvShape& c, const Shape& xs) {
+    const auto ph = tensorflow_padding(padding_name(c.padding), xs[2], c.kh, c.stride_h, c.dil_h);
+    const auto pw = tensorflow_padding(padding_name(c.padding), xs[3], c.kw, c.stride_w, c.dil_w);
+    return {{"kernel_shape", std::vector<std::int64_t>{c.kh, c.kw}},
+            {"strides", std::vector<std::int64_t>{c.stride_h, c.stride_w}},
+            {"dilations", std::vector<std::int64_t>{c.dil_h, c.dil_w}},
+            {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}},
+            {"group", c.group}};
+  }
+
   // ---- operators ----
   void translate() {
     const auto* subgraphs = model_->subgraphs();
@@ -444,20 +507,7 @@ class TfliteReader {
 
   ir::ValueId add_contrib(const std::string& op, std::vector<ir::ValueId> inputs, std::map<std::string, ir::Attribute> attrs,
                           const std::string& name) {
-    ir::Node node;
-    node.op_type = op;
-    node.domain = "com.microsoft";
-    node.name = unique(name);
-    node.origin = origin_;
-    node.inputs = std::move(inputs);
-    node.attributes = std::move(attrs);
-    std::vector<ir::TensorType> types;
-    for (ir::ValueId id : node.inputs) types.push_back({graph_.value(id).dtype, graph_.value(id).shape});
-    const auto out = ir::infer_node_types(graph_, node, types);
-    node.outputs.push_back(graph_.add_value(node.name, out.at(0).dtype, out.at(0).shape));
-    const ir::ValueId y = node.outputs[0];
-    graph_.add_node(std::move(node));
-    return y;
+    return add_typed_node(graph_, op, unique(name), std::move(inputs), std::move(attrs), origin_, "com.microsoft");
   }
 
   // Per-channel weight scales along `channels` (or one), their zero points
@@ -479,57 +529,20 @@ class TfliteReader {
   ir::ValueId qconvolution(const fb::Operator& op, const std::vector<std::int32_t>& in, std::int32_t out, bool depthwise,
                            const std::string& name) {
     const ir::ValueId x = value(in[0]);
-    const Shape xs = ir_shape(x);
-    if (xs.size() != 4) throw Error("expects a 4-D input");
     const Tensor w = require_constant(in[1], "filter");
-    if (w.dtype() != dtype_of(in[0]) && w.dtype() != DType::s8) throw Error("filter type " + std::string(dtype_name(w.dtype())) + " is not supported");
-    const Shape ws = w.shape();
-    if (ws.size() != 4) throw Error("filter must be 4-D");
-    const std::int64_t kh = ws[1], kw = ws[2], in_channels = xs[1];
-    fb::Padding padding;
-    std::int64_t stride_h, stride_w, dil_h, dil_w, out_channels, group, in_per_group;
-    if (depthwise) {
-      const auto* o = op.builtin_options_as_DepthwiseConv2DOptions();
-      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(), dil_w = o->dilation_w_factor();
-      out_channels = ws[3], group = in_channels, in_per_group = 1;
-      if (ws[0] != 1 || out_channels % in_channels) throw Error("filter " + shape_to_string(ws) + " does not fit the input");
-    } else {
-      const auto* o = op.builtin_options_as_Conv2DOptions();
-      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(), dil_w = o->dilation_w_factor();
-      out_channels = ws[0], in_per_group = ws[3];
-      if (in_per_group <= 0 || in_channels % in_per_group) throw Error("filter " + shape_to_string(ws) + " does not fit the input");
-      group = in_channels / in_per_group;
-    }
-    for (auto v : {stride_h, stride_w, dil_h, dil_w})
-      if (v <= 0 || v > (1 << 16)) throw Error("stride or dilation " + std::to_string(v) + " is out of range");
-    Tensor weight(w.dtype(), {out_channels, in_per_group, kh, kw});
-    const auto src = w.bytes();  // 1-byte elements: move bytes
-    auto dst = weight.bytes();
-    for (std::int64_t o = 0; o < out_channels; ++o)
-      for (std::int64_t i = 0; i < in_per_group; ++i)
-        for (std::int64_t h = 0; h < kh; ++h)
-          for (std::int64_t k = 0; k < kw; ++k)
-            dst[((o * in_per_group + i) * kh + h) * kw + k] =
-                depthwise ? src[(h * kw + k) * out_channels + o] : src[((o * kh + h) * kw + k) * in_per_group + i];
+    if (w.dtype() != DType::s8 && w.dtype() != DType::u8) throw Error("filter type " + std::string(dtype_name(w.dtype())) + " is not supported");
+    const ConvShape c = conv_shape(op, ir_shape(x), w.shape(), depthwise);
     const auto [sx, zx] = activation_qparams(in[0]);
-    const auto [sw, zw] = weight_qparams(in[1], out_channels, name);
+    const auto [sw, zw] = weight_qparams(in[1], c.out_channels, name);
     const auto [sy, zy] = activation_qparams(out);
-    std::vector<ir::ValueId> inputs{x, sx, zx, add_constant(name + "/weight", std::move(weight)), sw, zw, sy, zy};
+    std::vector<ir::ValueId> inputs{x, sx, zx, add_constant(name + "/weight", filter_to_onnx(w, c, depthwise)), sw, zw, sy, zy};
     if (in.size() > 2 && in[2] >= 0) {
       Tensor bias = require_constant(in[2], "bias");
-      if (bias.dtype() != DType::s32 || bias.shape() != Shape{out_channels})
-        throw Error("bias must be int32 of shape [" + std::to_string(out_channels) + "]");
+      if (bias.dtype() != DType::s32 || bias.shape() != Shape{c.out_channels})
+        throw Error("bias must be int32 of shape [" + std::to_string(c.out_channels) + "]");
       inputs.push_back(add_constant(name + "/bias", std::move(bias)));
     }
-    const auto ph = tensorflow_padding(padding_name(padding), xs[2], kh, stride_h, dil_h);
-    const auto pw = tensorflow_padding(padding_name(padding), xs[3], kw, stride_w, dil_w);
-    return add("QLinearConv", std::move(inputs),
-               {{"kernel_shape", std::vector<std::int64_t>{kh, kw}},
-                {"strides", std::vector<std::int64_t>{stride_h, stride_w}},
-                {"dilations", std::vector<std::int64_t>{dil_h, dil_w}},
-                {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}},
-                {"group", group}},
-               name);
+    return add("QLinearConv", std::move(inputs), conv_attributes(c, ir_shape(x)), name);
   }
 
   // FULLY_CONNECTED as a 1x1 QLinearConv on (N, K, 1, 1): one int32
@@ -563,61 +576,17 @@ class TfliteReader {
 
   ir::ValueId convolution(const fb::Operator& op, const std::vector<std::int32_t>& in, bool depthwise, const std::string& name) {
     const ir::ValueId x = value(in[0]);
-    const Shape xs = ir_shape(x);
-    if (xs.size() != 4) throw Error("expects a 4-D input");
     const Tensor w = require_constant(in[1], "filter");
-    if (w.dtype() != DType::f32) throw Error("integer filters are not read yet");
-    const Shape ws = w.shape();  // CONV_2D: OHWI; DEPTHWISE: 1 H W (C*m)
-    if (ws.size() != 4) throw Error("filter must be 4-D");
-    const std::int64_t kh = ws[1], kw = ws[2], in_channels = xs[1];
-    fb::Padding padding;
-    std::int64_t stride_h, stride_w, dil_h, dil_w;
-    fb::ActivationFunctionType act;
-    std::int64_t out_channels, group, in_per_group;
-    if (depthwise) {
-      const auto* o = op.builtin_options_as_DepthwiseConv2DOptions();
-      if (!o) throw Error("missing DepthwiseConv2DOptions");
-      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(),
-      dil_w = o->dilation_w_factor(), act = o->fused_activation_function();
-      out_channels = ws[3], group = in_channels, in_per_group = 1;
-      if (ws[0] != 1 || out_channels % in_channels) throw Error("filter " + shape_to_string(ws) + " does not fit the input's " + std::to_string(in_channels) + " channels");
-    } else {
-      const auto* o = op.builtin_options_as_Conv2DOptions();
-      if (!o) throw Error("missing Conv2DOptions");
-      padding = o->padding(), stride_h = o->stride_h(), stride_w = o->stride_w(), dil_h = o->dilation_h_factor(),
-      dil_w = o->dilation_w_factor(), act = o->fused_activation_function();
-      out_channels = ws[0], in_per_group = ws[3];
-      if (in_per_group <= 0 || in_channels % in_per_group) throw Error("filter " + shape_to_string(ws) + " does not fit the input's " + std::to_string(in_channels) + " channels");
-      group = in_channels / in_per_group;
-    }
-    for (auto v : {stride_h, stride_w, dil_h, dil_w})
-      if (v <= 0 || v > (1 << 16)) throw Error("stride or dilation " + std::to_string(v) + " is out of range");
-    // To ONNX (O, I/group, kh, kw).
-    Tensor weight(DType::f32, {out_channels, in_per_group, kh, kw});
-    const auto src = w.data<float>();
-    auto dst = weight.data<float>();
-    for (std::int64_t o = 0; o < out_channels; ++o)
-      for (std::int64_t i = 0; i < in_per_group; ++i)
-        for (std::int64_t h = 0; h < kh; ++h)
-          for (std::int64_t k = 0; k < kw; ++k)
-            dst[((o * in_per_group + i) * kh + h) * kw + k] =
-                depthwise ? src[(h * kw + k) * out_channels + o] : src[((o * kh + h) * kw + k) * in_per_group + i];
-    std::vector<ir::ValueId> inputs{x, add_constant(name + "/weight", std::move(weight))};
+    if (w.dtype() != DType::f32) throw Error("a float convolution needs float filters");
+    const ConvShape c = conv_shape(op, ir_shape(x), w.shape(), depthwise);
+    std::vector<ir::ValueId> inputs{x, add_constant(name + "/weight", filter_to_onnx(w, c, depthwise))};
     if (in.size() > 2 && in[2] >= 0) {
       Tensor bias = require_constant(in[2], "bias");
-      if (bias.shape() != Shape{out_channels}) throw Error("bias has shape " + shape_to_string(bias.shape()));
+      if (bias.shape() != Shape{c.out_channels}) throw Error("bias has shape " + shape_to_string(bias.shape()));
       inputs.push_back(add_constant(name + "/bias", std::move(bias)));
     }
-    const auto ph = tensorflow_padding(padding_name(padding), xs[2], kh, stride_h, dil_h);
-    const auto pw = tensorflow_padding(padding_name(padding), xs[3], kw, stride_w, dil_w);
-    ir::ValueId y = add("Conv", std::move(inputs),
-                        {{"kernel_shape", std::vector<std::int64_t>{kh, kw}},
-                         {"strides", std::vector<std::int64_t>{stride_h, stride_w}},
-                         {"dilations", std::vector<std::int64_t>{dil_h, dil_w}},
-                         {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}},
-                         {"group", group}},
-                        act ? name + "/conv" : name);
-    return fused_activation(y, act, name);
+    ir::ValueId y = add("Conv", std::move(inputs), conv_attributes(c, ir_shape(x)), c.activation ? name + "/conv" : name);
+    return fused_activation(y, c.activation, name);
   }
 
   ir::ValueId fully_connected(const fb::Operator& op, const std::vector<std::int32_t>& in, const std::string& name) {
