@@ -111,10 +111,10 @@ FetchSummary fetch_assets(const FetchOptions& options, const FetchEvents& events
         if (events.progress) events.progress(asset.destination, done, total ? total : asset.size);
       });
     } catch (const Error& e) {
-      const std::string what = e.what();
-      if (!asset.required && what.rfind("HTTP 404", 0) == 0) {
+      // An optional file (kept upstream only in an older tree) never stops the others.
+      if (!asset.required) {
         summary.optional_missing.push_back(asset.destination);
-        note(asset.destination + ": optional, not on the server (" + what + "); skipped");
+        note(asset.destination + ": optional, not fetched (" + e.what() + "); skipped");
         continue;
       }
       throw;
