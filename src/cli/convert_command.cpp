@@ -12,6 +12,7 @@
 #include "importers/load_model.h"
 #include "ir/verifier.h"
 #include "passes/fold_batchnorm.h"
+#include "passes/qoperator_to_qdq.h"
 #include "exporters/torch_archive.h"
 
 namespace tinyq::cli {
@@ -37,6 +38,8 @@ void run_convert(const ConvertOptions& o) {
     throw Error("--input-layout '" + o.input_layout + "': expected nchw or nhwc");
 
   ir::Graph graph = importers::load_model(o.model);
+  // An integer TFLite model leaves as ONNX QDQ with the file's own scales.
+  const bool tflite_int8 = fs::path(o.model).extension() == ".tflite" && passes::qoperator_to_qdq(graph) > 0;
   if (o.fold_bn) {
     passes::fold_batchnorm(graph);
     ir::verify(graph);
@@ -57,7 +60,11 @@ void run_convert(const ConvertOptions& o) {
     const auto path = target(stem + ".onnx");
     exporters::write_onnx(graph, path, options);
     report(path, std::string("ONNX opset 13, input ") + (options.nhwc_input ? "NHWC" : "NCHW") +
-                     (o.fold_bn ? ", BatchNorm folded" : ", BatchNorm kept"));
+                     (tflite_int8 ? ", QDQ with the TFLite file's scales"
+                                  : (o.fold_bn ? ", BatchNorm folded" : ", BatchNorm kept")));
+    if (tflite_int8)
+      std::printf("note: ONNX Runtime runs this file with its own integer rounding, not TFLite's: its outputs differ "
+                  "from TFLite's runtime by a few steps on some values (measured in docs/tflite.md)\n");
   }
   if (wants("pytorch")) {
     const auto eager = exporters::to_eager_module(graph, exporters::python_class_name(stem));

@@ -123,12 +123,18 @@ int fuse_qdq(Graph& graph, FuseTarget target) {
     } else if (is(node, "Add") && node.inputs.size() == 2) {
       const Node* dq_b = dq_of(graph, node.inputs[1]);
       if (!dq_b || !per_tensor(graph, *dq_b)) continue;
+      // ONNX Runtime fuses a binary op only when both inputs and the output
+      // have one element type (after its s8-to-u8 rewrite they may not).
+      if (graph.value(dq_b->inputs[0]).dtype != graph.value(dx.inputs[0]).dtype ||
+          graph.value(q.outputs[0]).dtype != graph.value(dx.inputs[0]).dtype)
+        continue;
       const Node db = *dq_b;
       const auto [b_scale, b_zp] = params_of(graph, db);
       fused_node.op_type = "QLinearAdd";
       fused_node.domain = "com.microsoft";
       fused_node.inputs = {dx.inputs[0], x_scale, x_zp, db.inputs[0], b_scale, b_zp, y_scale, y_zp};
     } else if (is(node, "GlobalAveragePool")) {
+      if (graph.value(q.outputs[0]).dtype != graph.value(dx.inputs[0]).dtype) continue;  // as ONNX Runtime's selector
       fused_node.op_type = "QLinearGlobalAveragePool";
       fused_node.domain = "com.microsoft";
       fused_node.inputs = {dx.inputs[0], x_scale, x_zp, y_scale, y_zp};
