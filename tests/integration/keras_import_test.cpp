@@ -158,7 +158,7 @@ TEST(Hdf5Sandbox, ReaderDeathBecomesAClearError) {
 // the model_config attribute. Whatever libhdf5 does with it, tinyq answers
 // with an Error naming the file, every time.
 TEST(Hdf5Sandbox, UseAfterFreeInLibhdf5IsContained) {
-  const fs::path path = fs::path(TINYQ_FUZZ_REGRESSIONS) / "keras_h5" / "hdf5_attribute_use_after_free.h5";
+  const fs::path path = fs::path(TINYQ_FUZZ_INPUTS) / "hdf5_attribute_use_after_free.h5";
   for (int attempt = 0; attempt < 10; ++attempt) {
     try {
       importers::import_keras_h5(path);
