@@ -31,7 +31,7 @@ struct QuantizeCliOptions {
   std::string model, out, format = "qdq", method = "minmax", act = "u8", weight = "s8";
   bool per_channel = false, symmetric_act = false, reduce_range = false, moving_average = false;
   double percentile = 99.999;
-  std::string calib_data, calib_indices, save_calib_indices;
+  std::string calib_data, calib_indices, save_calib_indices, overrides;
   std::size_t calib_count = 1000;
   std::uint32_t calib_seed = 0;
   unsigned threads = 0;

@@ -30,22 +30,22 @@ void add_quantization_options(CLI::App* cmd, QuantizeCliOptions& o) {
   cmd->add_option("--calib-indices", o.calib_indices, "Explicit .npy list of image indices (e.g. MLPerf's calibration_samples_idxs.npy)");
   cmd->add_option("--save-calib-indices", o.save_calib_indices, "Write the indices used as .npy");
   cmd->add_option("--threads", o.threads, "Calibration threads (default: all cores)");
+  cmd->add_option("--overrides", o.overrides, "JSON file of per-layer / per-tensor overrides (docs/overrides.md), e.g. as exported by `tinyq serve`");
   add_kernels_option(cmd, o.kernels);
 }
 
 quant::QuantizeOptions to_quantize_options(const QuantizeCliOptions& o) {
   quant::QuantizeOptions q;
   q.kernels = kernels::parse_kernel_policy(o.kernels);
-  const std::map<std::string, quant::CalibrationMethod> methods = {{"minmax", quant::CalibrationMethod::minmax},
-                                                                   {"entropy", quant::CalibrationMethod::entropy},
-                                                                   {"percentile", quant::CalibrationMethod::percentile},
-                                                                   {"mse", quant::CalibrationMethod::mse}};
-  if (!methods.count(o.method)) throw Error("--method '" + o.method + "': expected minmax, entropy, percentile or mse");
   if (o.format != "qdq" && o.format != "qop") throw Error("--format '" + o.format + "': expected qdq or qop");
   if (o.act != "u8" && o.act != "s8") throw Error("--act '" + o.act + "': expected u8 or s8");
   if (o.weight != "u8" && o.weight != "s8") throw Error("--weight '" + o.weight + "': expected s8 or u8");
   if (!(o.percentile > 0 && o.percentile <= 100)) throw Error("--percentile must be in (0, 100]");
-  q.calibration.method = methods.at(o.method);
+  try {
+    q.calibration.method = quant::parse_calibration_method(o.method);
+  } catch (const Error& e) {
+    throw Error("--method: " + std::string(e.what()));
+  }
   q.calibration.moving_average = o.moving_average;
   q.calibration.percentile = o.percentile;
   q.activation = o.act == "u8" ? DType::u8 : DType::s8;
@@ -89,9 +89,10 @@ QuantizedModel quantize_from_cli(const QuantizeCliOptions& o) {
   const CalibrationImages calib = load_calibration_images(o);
   q.calibration_count = calib.images.size();
   q.calibration_source = calib.source;
+  const quant::Overrides overrides = o.overrides.empty() ? quant::Overrides{} : quant::read_overrides(o.overrides);
   q.result = quant::quantize(
       graph, [&](std::size_t begin, std::size_t count) { return eval::image_batch_f32(calib.images, begin, count); },
-      calib.images.size(), q.options);
+      calib.images.size(), q.options, overrides);
   return q;
 }
 

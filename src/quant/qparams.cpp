@@ -8,12 +8,24 @@
 
 namespace tinyq::quant {
 
-IntRange activation_int_range(DType dtype, bool reduce_range) {
+namespace {
+void check_bits(int bits) {
+  if (bits < 2 || bits > 8) throw Error("bits must be 2..8, not " + std::to_string(bits));
+}
+}  // namespace
+
+IntRange type_int_range(DType dtype) { return dtype == DType::u8 ? IntRange{0, 255} : IntRange{-128, 127}; }
+
+IntRange activation_int_range(DType dtype, bool reduce_range, int bits) {
+  check_bits(bits);
+  if (bits < 8) return dtype == DType::u8 ? IntRange{0, (1 << bits) - 1} : IntRange{-(1 << (bits - 1)), (1 << (bits - 1)) - 1};
   if (dtype == DType::u8) return reduce_range ? IntRange{0, 127} : IntRange{0, 255};
   return reduce_range ? IntRange{-64, 63} : IntRange{-128, 127};
 }
 
-IntRange weight_int_range(DType dtype, bool reduce_range) {
+IntRange weight_int_range(DType dtype, bool reduce_range, int bits) {
+  check_bits(bits);
+  if (bits < 8) return dtype == DType::u8 ? IntRange{0, (1 << bits) - 1} : IntRange{-((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
   if (dtype == DType::u8) return reduce_range ? IntRange{0, 127} : IntRange{0, 255};
   return reduce_range ? IntRange{-63, 63} : IntRange{-127, 127};
 }
@@ -45,8 +57,8 @@ QuantParams params_for_range(Range range, DType dtype, IntRange ints, bool symme
   return p;
 }
 
-QuantParams weight_params(const Tensor& weight, DType dtype, bool per_channel, bool reduce_range) {
-  const IntRange ints = weight_int_range(dtype, reduce_range);
+QuantParams weight_params(const Tensor& weight, DType dtype, bool per_channel, bool reduce_range, int bits) {
+  const IntRange ints = weight_int_range(dtype, reduce_range, bits);
   const auto w = weight.data<float>();
   const std::size_t channels = per_channel ? static_cast<std::size_t>(weight.shape()[0]) : 1;
   const std::size_t per = w.size() / channels;

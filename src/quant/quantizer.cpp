@@ -40,7 +40,11 @@ struct Plan {
   std::map<std::uint32_t, ValueId> output_of;
 };
 
-Plan plan_roles(const Graph& g, const QuantizeOptions& o) {
+Plan plan_roles(const Graph& g, const QuantizeOptions& o, const Overrides& overrides) {
+  auto kept_float = [&](const Node& n) {
+    auto it = overrides.layers.find(n.name);
+    return it != overrides.layers.end() && it->second.keep_float;
+  };
   Plan plan;
   plan.roles.assign(g.nodes().size(), Role::float_op);
   // A ReLU is free when the range [0, max] puts the zero point on the
@@ -58,6 +62,7 @@ Plan plan_roles(const Graph& g, const QuantizeOptions& o) {
     else if (is(n, "GlobalAveragePool")) role = Role::global_pool;
     else if (is_passthrough(n)) role = Role::passthrough;
     if (plan.roles[i] == Role::absorbed_relu) continue;
+    if (kept_float(n) && role != Role::passthrough) role = Role::float_op;
     plan.roles[i] = role;
     if (role == Role::conv || role == Role::add || role == Role::global_pool) plan.output_of[static_cast<std::uint32_t>(i)] = n.outputs[0];
     if (role == Role::add && relu_absorbable) {
@@ -93,10 +98,20 @@ std::set<std::uint32_t> values_to_calibrate(const Graph& g, const Plan& plan) {
   return needed;
 }
 
+// How one activation value is quantized: its range, the codes it may use and
+// whether it is symmetric (the scheme's, or an override's).
+struct ActivationChoice {
+  Range range;
+  IntRange codes;
+  int bits = 8;
+  bool symmetric = false;
+};
+
 class QdqBuilder {
  public:
-  QdqBuilder(const Graph& source, const QuantizeOptions& o, const std::map<std::uint32_t, Range>& ranges)
-      : g_(source), o_(o), ranges_(ranges) {
+  QdqBuilder(const Graph& source, const QuantizeOptions& o, const std::map<std::uint32_t, ActivationChoice>& ranges,
+             const Overrides& overrides)
+      : g_(source), o_(o), ranges_(ranges), overrides_(overrides) {
     q_.name = source.name;
   }
 
@@ -123,7 +138,23 @@ class QdqBuilder {
     ir::verify(q_);
     for (const auto& [v, info] : quant_of_) {
       if (!ranges_.count(v)) continue;
-      result.tensors.push_back({g_.values()[v].name, observed.at(v), ranges_.at(v), info.params});
+      const ActivationChoice& c = ranges_.at(v);
+      result.tensors.push_back({g_.values()[v].name, observed.at(v), c.range, info.params, c.codes, c.bits});
+    }
+    for (std::size_t i = 0; i < g_.nodes().size(); ++i) {
+      const Node& n = g_.nodes()[i];
+      const Role r = plan.roles[i];
+      const bool kept = r == Role::float_op && overrides_.layers.count(n.name) && overrides_.layers.at(n.name).keep_float;
+      if (r != Role::conv && r != Role::add && r != Role::global_pool && !kept) continue;
+      LayerQuantization l;
+      l.node = n.name;
+      l.op_type = n.op_type;
+      l.kept_float = kept;
+      for (std::size_t k = 0; k < (r == Role::add || (kept && is(n, "Add")) ? 2u : 1u); ++k) l.inputs.push_back(name_of(n.inputs[k]));
+      l.output = plan.output_of.count(static_cast<std::uint32_t>(i)) ? g_.values()[plan.output_of.at(static_cast<std::uint32_t>(i)).index].name
+                                                                      : name_of(n.outputs[0]);
+      if (auto w = weight_of_.find(n.name); w != weight_of_.end()) l.weight = w->second, l.weight_bits = weight_bits(n.name);
+      result.layers.push_back(std::move(l));
     }
     result.qdq = std::move(q_);
     return result;
@@ -160,7 +191,16 @@ class QdqBuilder {
   QuantParams activation_params(std::uint32_t v) const {
     auto it = ranges_.find(v);
     if (it == ranges_.end()) throw Error("quantizer: no calibrated range for tensor '" + g_.values()[v].name + "'");
-    return params_for_range(it->second, o_.activation, activation_int_range(o_.activation, o_.reduce_range), o_.symmetric_activation);
+    return params_for_range(it->second.range, o_.activation, it->second.codes, it->second.symmetric);
+  }
+
+  int weight_bits(const std::string& node) const {
+    auto it = overrides_.layers.find(node);
+    return it != overrides_.layers.end() && it->second.weight_bits ? *it->second.weight_bits : 8;
+  }
+  bool per_channel(const std::string& node) const {
+    auto it = overrides_.layers.find(node);
+    return it != overrides_.layers.end() && it->second.per_channel ? *it->second.per_channel : o_.per_channel;
   }
 
   // Registers `float_value` (in q_) as quantized with the params of source value v.
@@ -170,7 +210,19 @@ class QdqBuilder {
     info.params = params;
     info.scale = q_.add_initializer(q_.unique_name(base + "_scale"), Tensor::from<float>({}, std::vector<float>{params.scales[0]}));
     info.zero_point = q_.add_initializer(q_.unique_name(base + "_zero_point"), scalar_zero_point(params.dtype, params.zero_points[0]));
-    info.quantized = node("QuantizeLinear", base + "_QuantizeLinear", {float_value, info.scale, info.zero_point}, base + "_quantized");
+    const IntRange codes = ranges_.count(v) ? ranges_.at(v).codes : type_int_range(params.dtype);
+    const IntRange full = type_int_range(params.dtype);
+    if (codes.qmin == full.qmin && codes.qmax == full.qmax) {
+      info.quantized = node("QuantizeLinear", base + "_QuantizeLinear", {float_value, info.scale, info.zero_point}, base + "_quantized");
+    } else {
+      // Fewer than 8 bits: QuantizeLinear saturates to the type's range, so
+      // an integer Clip confines the codes. ONNX Runtime fuses the QDQ pairs
+      // on either side and runs the Clip on the integers, as tinyq does.
+      const ValueId q = node("QuantizeLinear", base + "_QuantizeLinear", {float_value, info.scale, info.zero_point}, base + "_quantized_8bit");
+      const ValueId lo = q_.add_initializer(q_.unique_name(base + "_code_min"), scalar_zero_point(params.dtype, codes.qmin));
+      const ValueId hi = q_.add_initializer(q_.unique_name(base + "_code_max"), scalar_zero_point(params.dtype, codes.qmax));
+      info.quantized = node("Clip", base + "_ClipCodes", {q, lo, hi}, base + "_quantized");
+    }
     return quant_of_[v] = info;
   }
 
@@ -204,7 +256,8 @@ class QdqBuilder {
     const float x_scale = x.params.scales[0];
     const ValueId x_dq = dequantized(n.inputs[0]);
     const Tensor& w = g_.initializer(n.inputs[1]);
-    const QuantParams wp = weight_params(w, o_.weight, o_.per_channel, o_.reduce_range);
+    const QuantParams wp = weight_params(w, o_.weight, per_channel(n.name), o_.reduce_range, weight_bits(n.name));
+    weight_of_[n.name] = wp;
     const Shape per{static_cast<std::int64_t>(wp.scales.size())};
     const bool per_channel = wp.scales.size() > 1;
     Tensor w_zp(wp.dtype, per_channel ? per : Shape{});
@@ -291,7 +344,9 @@ class QdqBuilder {
 
   const Graph& g_;
   const QuantizeOptions& o_;
-  const std::map<std::uint32_t, Range>& ranges_;
+  const std::map<std::uint32_t, ActivationChoice>& ranges_;
+  const Overrides& overrides_;
+  std::map<std::string, QuantParams> weight_of_;
   Graph q_;
   std::map<std::uint32_t, ValueId> float_of_, dq_of_, const_of_;
   std::map<std::uint32_t, QInfo> quant_of_;
@@ -354,7 +409,54 @@ Calibration calibrate(const ir::Graph& float_graph, const CalibrationSource& ima
   return calibration;
 }
 
-QuantizationResult build(const Calibration& calibration, const QuantizeOptions& options) {
+namespace {
+
+// The override that applies to value v: the tensor's own entry, then the
+// layer whose output it is (a layer's settings win).
+TensorOverride override_for(const Graph& g, const Plan& plan, const Overrides& overrides, std::uint32_t v) {
+  TensorOverride t;
+  auto merge = [&](const TensorOverride& o) {
+    if (o.method) t.method = o.method;
+    if (o.range) t.range = o.range;
+    if (o.range_scale) t.range_scale = o.range_scale;
+    if (o.bits) t.bits = o.bits;
+    if (o.symmetric) t.symmetric = o.symmetric;
+  };
+  if (auto it = overrides.tensors.find(g.values()[v].name); it != overrides.tensors.end()) merge(it->second);
+  for (const auto& [node, value] : plan.output_of)
+    if (value.index == v)
+      if (auto it = overrides.layers.find(g.nodes()[node].name); it != overrides.layers.end()) merge(it->second.output);
+  return t;
+}
+
+// Every name in the overrides must be in the prepared graph: a typo must not
+// silently quantize the model as if there were no override.
+void check_override_names(const Graph& g, const Plan& plan, const Overrides& overrides) {
+  std::string layers;
+  for (std::size_t i = 0; i < g.nodes().size(); ++i)
+    if (plan.output_of.count(static_cast<std::uint32_t>(i)) || plan.roles[i] == Role::float_op) layers += (layers.empty() ? "" : ", ") + g.nodes()[i].name;
+  for (const auto& [name, l] : overrides.layers) {
+    std::optional<std::size_t> found;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i)
+      if (g.nodes()[i].name == name) found = i;
+    if (!found) throw Error("overrides: no layer named '" + name + "' (layers: " + layers + ")");
+    const bool quantized = plan.output_of.count(static_cast<std::uint32_t>(*found)) > 0;
+    if (!quantized && !l.keep_float && !l.empty())
+      throw Error("overrides: layer '" + name + "' (" + g.nodes()[*found].op_type + ") is not quantized in this scheme; only keep_float applies to it");
+    if (l.weight_bits || l.per_channel)
+      if (quantized && !is_conv(g, g.nodes()[*found]))
+        throw Error("overrides: layer '" + name + "' (" + g.nodes()[*found].op_type + ") has no weights: weight_bits and per_channel do not apply");
+  }
+  for (const auto& [name, t] : overrides.tensors) {
+    bool found = false;
+    for (const auto& v : g.values()) found = found || (v.name == name && !v.initializer && v.dtype == DType::f32);
+    if (!found) throw Error("overrides: no float activation tensor named '" + name + "'");
+  }
+}
+
+}  // namespace
+
+QuantizationResult build(const Calibration& calibration, const QuantizeOptions& options, const Overrides& overrides) {
   if (options.activation == DType::s8 && options.weight == DType::u8)
     throw Error("quantize: s8 activations with u8 weights have no kernel in ONNX Runtime; use --weight s8");
   if (options.calibration.bins != calibration.bins || options.calibration.averaging_constant != calibration.averaging_constant)
@@ -362,10 +464,9 @@ QuantizationResult build(const Calibration& calibration, const QuantizeOptions& 
                 " histogram bins and averaging constant " + std::to_string(calibration.averaging_constant) +
                 "; build it again to use other values");
   const ir::Graph& g = calibration.prepared;
-  const Plan plan = plan_roles(g, options);
+  const Plan plan = plan_roles(g, options, overrides);
+  check_override_names(g, plan, overrides);
   const std::set<std::uint32_t> wanted = values_to_calibrate(g, plan);
-  const IntRange ints = activation_int_range(options.activation, options.reduce_range);
-  const int levels = ints.qmax - ints.qmin + 1;
   // Choosing a range from a histogram (entropy, MSE) costs far more than
   // reading min/max: one tensor per task, on every thread.
   std::vector<std::pair<std::uint32_t, const TensorObserver*>> list;
@@ -374,19 +475,30 @@ QuantizationResult build(const Calibration& calibration, const QuantizeOptions& 
     if (it == calibration.observers.end()) throw Error("quantizer: tensor '" + g.values()[v].name + "' was not calibrated");
     list.emplace_back(v, &it->second);
   }
-  std::vector<Range> chosen(list.size());
-  parallel_for(list.size(), options.threads, [&](std::size_t i) { chosen[i] = choose_range(*list[i].second, options.calibration, levels); });
-  std::map<std::uint32_t, Range> ranges, observed;
+  std::vector<ActivationChoice> chosen(list.size());
+  parallel_for(list.size(), options.threads, [&](std::size_t i) {
+    const TensorOverride o = override_for(g, plan, overrides, list[i].first);
+    ActivationChoice& c = chosen[i];
+    c.bits = o.bits.value_or(8);
+    c.codes = activation_int_range(options.activation, options.reduce_range, c.bits);
+    c.symmetric = o.symmetric.value_or(options.symmetric_activation);
+    CalibrationOptions method = options.calibration;
+    if (o.method) method.method = *o.method;
+    c.range = o.range ? *o.range : choose_range(*list[i].second, method, c.codes.qmax - c.codes.qmin + 1);
+    if (o.range_scale) c.range = {static_cast<float>(c.range.min * *o.range_scale), static_cast<float>(c.range.max * *o.range_scale)};
+  });
+  std::map<std::uint32_t, ActivationChoice> ranges;
+  std::map<std::uint32_t, Range> observed;
   for (std::size_t i = 0; i < list.size(); ++i) {
     ranges[list[i].first] = chosen[i];
     observed[list[i].first] = {list[i].second->min(), list[i].second->max()};
   }
-  return QdqBuilder(g, options, ranges).build(plan, observed);
+  return QdqBuilder(g, options, ranges, overrides).build(plan, observed);
 }
 
 QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
-                            const QuantizeOptions& options) {
-  return build(calibrate(float_graph, images, image_count, calibrate_options(options)), options);
+                            const QuantizeOptions& options, const Overrides& overrides) {
+  return build(calibrate(float_graph, images, image_count, calibrate_options(options)), options, overrides);
 }
 
 CalibrateOptions calibrate_options(const QuantizeOptions& o) {
@@ -405,8 +517,7 @@ ir::Graph to_qoperator(ir::Graph qdq) {
 }
 
 std::string describe(const QuantizeOptions& o) {
-  const char* methods[] = {"minmax", "entropy", "percentile", "mse"};
-  std::string s = methods[static_cast<int>(o.calibration.method)];
+  std::string s = calibration_method_name(o.calibration.method);
   s += o.per_channel ? " per-channel" : " per-tensor";
   s += std::string(" act ") + (o.activation == DType::u8 ? "u8" : "s8") + (o.symmetric_activation ? " symmetric" : " asymmetric");
   s += std::string(" weights ") + (o.weight == DType::u8 ? "u8" : "s8");

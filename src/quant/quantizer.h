@@ -7,12 +7,14 @@
 // QLinearConv / QLinearAdd / ... exactly as ONNX Runtime does before running it.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
 #include "kernels/cpu_features.h"
 #include "quant/calibration.h"
+#include "quant/overrides.h"
 #include "quant/qparams.h"
 
 namespace tinyq::quant {
@@ -37,11 +39,24 @@ struct TensorQuantization {
   Range observed;  // exact min and max over the calibration set
   Range chosen;    // what the calibrator kept
   QuantParams params;
+  IntRange codes;  // the integer codes it may take (narrower than the type below 8 bits)
+  int bits = 8;
+};
+
+// A node of the prepared graph that the scheme quantizes (or was told to keep in float).
+struct LayerQuantization {
+  std::string node, op_type;
+  std::vector<std::string> inputs;  // float tensors read (activations)
+  std::string output;               // float tensor whose params its output takes
+  bool kept_float = false;
+  std::optional<QuantParams> weight;  // Conv weights
+  int weight_bits = 8;
 };
 
 struct QuantizationResult {
   ir::Graph qdq;
   std::vector<TensorQuantization> tensors;
+  std::vector<LayerQuantization> layers;  // in node order
   std::vector<std::string> float_nodes;  // "name (op): why it stays float"
 };
 
@@ -69,11 +84,13 @@ struct Calibration {
 };
 Calibration calibrate(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
                       const CalibrateOptions& options);
-QuantizationResult build(const Calibration& calibration, const QuantizeOptions& options);
+// Overrides (per layer, per tensor) are applied on top of the scheme; a name
+// that is not in the prepared graph is an Error.
+QuantizationResult build(const Calibration& calibration, const QuantizeOptions& options, const Overrides& overrides = {});
 CalibrateOptions calibrate_options(const QuantizeOptions& options);
 
 QuantizationResult quantize(const ir::Graph& float_graph, const CalibrationSource& images, std::size_t image_count,
-                            const QuantizeOptions& options);
+                            const QuantizeOptions& options, const Overrides& overrides = {});
 
 ir::Graph to_qoperator(ir::Graph qdq);
 

@@ -10,6 +10,7 @@
 #include "kernels/reference/quantized.h"
 #include "kernels/requant.h"
 #include "quant/calibration.h"
+#include "quant/overrides.h"
 #include "quant/qparams.h"
 
 namespace tinyq::quant {
@@ -125,6 +126,65 @@ TEST(QParams, WeightsAndBias) {
   const auto b = quantize_bias(Tensor::from<float>({2}, std::vector<float>{0.5f, 1e12f}), 0.5f, p.scales);
   EXPECT_EQ(b.data<std::int32_t>()[0], 100);
   EXPECT_EQ(b.data<std::int32_t>()[1], std::numeric_limits<std::int32_t>::max());
+}
+
+TEST(QParams, FewerBitsNarrowTheCodes) {
+  // 2-bit u8 activations: codes [0, 3]; [0, 3] -> scale 1, zero point 0.
+  EXPECT_EQ(activation_int_range(DType::u8, false, 2).qmax, 3);
+  auto p = params_for_range({0.f, 3.f}, DType::u8, activation_int_range(DType::u8, false, 2), false);
+  EXPECT_FLOAT_EQ(p.scales[0], 1.f);
+  EXPECT_EQ(p.zero_points[0], 0);
+  // 4-bit s8 activations [-8, 7]; [-1, 2] -> scale 3/15 = 0.2, zero point round(-8 + 1/0.2) = -3.
+  p = params_for_range({-1.f, 2.f}, DType::s8, activation_int_range(DType::s8, false, 4), false);
+  EXPECT_FLOAT_EQ(p.scales[0], 0.2f);
+  EXPECT_EQ(p.zero_points[0], -3);
+  // 3-bit s8 weights are symmetric [-3, 3]: max|w| = 0.6 -> scale 0.2; -0.5 / 0.2 = -2.5 -> -2 (half to even).
+  const auto w = Tensor::from<float>({1, 1, 1, 3}, std::vector<float>{0.6f, -0.5f, 0.1f});
+  const auto wp = weight_params(w, DType::s8, false, false, 3);
+  EXPECT_FLOAT_EQ(wp.scales[0], 0.2f);
+  const auto q = quantize_weight(w, wp);
+  EXPECT_EQ(q.data<std::int8_t>()[0], 3);
+  EXPECT_EQ(q.data<std::int8_t>()[1], -2);
+  EXPECT_EQ(q.data<std::int8_t>()[2], 0);
+  EXPECT_THROW(activation_int_range(DType::u8, false, 1), Error);
+  EXPECT_THROW(weight_int_range(DType::s8, false, 9), Error);
+}
+
+TEST(Overrides, ParseAndWriteBack) {
+  const auto o = overrides_from_json(nlohmann::json::parse(R"({"layers": {"conv": {"bits": 4, "keep_float": false, "per_channel": true,
+      "method": "entropy", "range_scale": 0.5}}, "tensors": {"input": [{"rmin": 0, "rmax": 255}]}})"), "t.json");
+  const LayerOverride& l = o.layers.at("conv");
+  EXPECT_EQ(l.weight_bits, 4);
+  EXPECT_EQ(l.output.bits, 4);
+  EXPECT_EQ(l.per_channel, true);
+  EXPECT_EQ(l.output.method, CalibrationMethod::entropy);
+  EXPECT_EQ(l.output.range_scale, 0.5);
+  ASSERT_TRUE(o.tensors.at("input").range);
+  EXPECT_EQ(o.tensors.at("input").range->max, 255.f);
+  // What is written reads back to the same overrides.
+  const auto again = overrides_from_json(overrides_to_json(o), "again");
+  EXPECT_EQ(overrides_to_json(again), overrides_to_json(o));
+}
+
+TEST(Overrides, BadInputNamesTheField) {
+  auto error_of = [](const char* text) {
+    try {
+      overrides_from_json(nlohmann::json::parse(text), "o.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"bits": 9}}})"), HasSubstr("o.json: layers.c.bits: bits must be 2..8"));
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"bits": 1}}})"), HasSubstr("bits must be 2..8"));
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"range_scale": 0}}})"), HasSubstr("layers.c.range_scale: must be positive"));
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"range_scale": -1}}})"), HasSubstr("must be positive"));
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"bitz": 4}}})"), HasSubstr("layers.c.bitz: unknown field"));
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"method": "best"}}})"), HasSubstr("unknown calibration method 'best'"));
+  EXPECT_THAT(error_of(R"({"tensors": {"x": {"rmin": 1, "rmax": 2}}})"), HasSubstr("must contain 0"));
+  EXPECT_THAT(error_of(R"({"tensors": {"x": {"rmin": 0}}})"), HasSubstr("rmin and rmax go together"));
+  EXPECT_THAT(error_of(R"({"layers": {"c": {"keep_float": "yes"}}})"), HasSubstr("layers.c.keep_float: expected true or false"));
+  EXPECT_THAT(error_of(R"([1, 2])"), HasSubstr("expected an object"));
 }
 
 TEST(Calibration, ObserverStreamsAndGrowsItsHistogram) {
