@@ -22,6 +22,7 @@ void add_graph_command(CLI::App& app);
 void add_golden_command(CLI::App& app);
 void add_doc_command(CLI::App& app);
 void add_fetch_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 // A model as it runs: QDQ fused into QOperator form.
 ir::Graph load_as_run(const std::string& model);

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   tinyq::cli::add_golden_command(app);
   tinyq::cli::add_doc_command(app);
   tinyq::cli::add_fetch_command(app);
+  tinyq::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -59,6 +59,7 @@ struct Reader {
     if (o.contains("rmin") != o.contains("rmax")) fail(where, "rmin and rmax go together");
     if (o.contains("rmin")) {
       const double lo = number(o["rmin"], where + ".rmin"), hi = number(o["rmax"], where + ".rmax");
+      if (std::abs(lo) > 1e30 || std::abs(hi) > 1e30) fail(where, "rmin and rmax must be within +-1e30");
       if (!(lo < hi)) fail(where, "rmin must be below rmax");
       if (lo > 0 || hi < 0) fail(where, "the range [rmin, rmax] must contain 0 (zero has to be exact)");
       t.range = Range{static_cast<float>(lo), static_cast<float>(hi)};
