@@ -13,6 +13,8 @@ debian_packages=(
   graphviz libgraphviz-dev                               # graph pictures (libgvc and its render plugins)
   libcurl4-openssl-dev libarchive-dev libssl-dev         # tinyq fetch: HTTP(S), .tar.gz, SHA-256
   libflatbuffers-dev flatbuffers-compiler                # .tflite models
+  libcpp-httplib-dev                                     # tinyq serve (the playground's HTTP server)
+  chromium                                               # the playground's browser test (driven by npm playwright-core)
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   clang libclang-rt-14-dev                               # libFuzzer targets (scripts/fuzz.sh)
   python3 python3-h5py python3-numpy                     # test fixtures and independent checks

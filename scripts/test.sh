@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the release build with warnings as
 # errors, then the unit, importer and CLI tests again under AddressSanitizer
-# and UndefinedBehaviorSanitizer, then a short run of every fuzzer.
+# and UndefinedBehaviorSanitizer (with the playground server under its API and
+# load test), then a short run of every fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,7 +17,7 @@ build/src/tinyq fetch >/dev/null || echo "test.sh: tinyq fetch could not get eve
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINYQ_BUILD_TESTS=ON -DTINYQ_SANITIZE=ON -DTINYQ_WERROR=ON
 cmake --build build-asan -j"$jobs"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -j"$jobs" --output-on-failure -L "unit|importer|cli")
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -j"$jobs" --output-on-failure -L "unit|importer|cli|serve")
 
 # Every fuzzer: the inputs it once crashed on, then 10 seconds of new ones.
 scripts/fuzz.sh 10

@@ -43,8 +43,8 @@ quant::QuantizeOptions to_quantize_options(const QuantizeCliOptions& o) {
   if (!(o.percentile > 0 && o.percentile <= 100)) throw Error("--percentile must be in (0, 100]");
   try {
     q.calibration.method = quant::parse_calibration_method(o.method);
-  } catch (const Error& e) {
-    throw Error("--method: " + std::string(e.what()));
+  } catch (const Error&) {
+    throw Error("--method '" + o.method + "': expected minmax, entropy, percentile or mse");
   }
   q.calibration.moving_average = o.moving_average;
   q.calibration.percentile = o.percentile;

@@ -88,7 +88,9 @@ const char* calibration_method_name(CalibrationMethod method) { return kMethods[
 Overrides overrides_from_json(const json& j, const std::string& source) {
   const Reader r{source};
   Overrides o;
-  r.only_keys(j, {"layers", "tensors", "tinyq_overrides"}, "(top level)");
+  // "scheme" records what the overrides were made on (the playground writes
+  // it); it is informational: the scheme comes from the command's flags.
+  r.only_keys(j, {"layers", "tensors", "tinyq_overrides", "scheme"}, "(top level)");
   if (j.contains("tinyq_overrides") && j["tinyq_overrides"] != 1) r.fail("tinyq_overrides", "this tinyq reads version 1");
   if (j.contains("layers")) {
     if (!j["layers"].is_object()) r.fail("layers", "expected an object keyed by layer name");

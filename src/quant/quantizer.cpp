@@ -210,9 +210,12 @@ class QdqBuilder {
     info.params = params;
     info.scale = q_.add_initializer(q_.unique_name(base + "_scale"), Tensor::from<float>({}, std::vector<float>{params.scales[0]}));
     info.zero_point = q_.add_initializer(q_.unique_name(base + "_zero_point"), scalar_zero_point(params.dtype, params.zero_points[0]));
+    // Only a bits override (< 8) clamps the codes; the scheme's own ranges
+    // (8 bits, or 7 with reduce_range) saturate as ONNX Runtime's quantizer
+    // leaves them, at the element type's limits.
+    const int bits = ranges_.count(v) ? ranges_.at(v).bits : 8;
     const IntRange codes = ranges_.count(v) ? ranges_.at(v).codes : type_int_range(params.dtype);
-    const IntRange full = type_int_range(params.dtype);
-    if (codes.qmin == full.qmin && codes.qmax == full.qmax) {
+    if (bits == 8) {
       info.quantized = node("QuantizeLinear", base + "_QuantizeLinear", {float_value, info.scale, info.zero_point}, base + "_quantized");
     } else {
       // Fewer than 8 bits: QuantizeLinear saturates to the type's range, so

@@ -396,12 +396,20 @@ void serve(Session& session, const ServerOptions& options, const std::function<v
     for (const auto& n : session.calibration().prepared.nodes()) nodes.push_back(n.name);
     for (const auto& [name, o] : session.calibration().observers) tensors.push_back(name);
     send_json(res, {{"model", session.model_name()},
+                    {"path", session.options().model},
                     {"classes", session.class_names()},
                     {"calibration_images", session.calibration().image_count},
                     {"statistics_images", session.stats_image_count()},
                     {"layers", layers},
                     {"graph_nodes", nodes},
                     {"tensors", tensors}});
+  });
+  server.Get("/api/evaluation", [&](const httplib::Request&, httplib::Response& res) {
+    // Which test images the accuracy is measured on (so peers can rerun them).
+    const std::size_t count = session.current()->settings.eval_count;
+    json labels = json::array();
+    for (auto i : session.eval_indices(count)) labels.push_back(session.test_images().labels[static_cast<std::size_t>(i)]);
+    send_json(res, {{"test_batch_indices", session.eval_indices(count)}, {"labels", labels}, {"fp32_accuracy", session.float_accuracy(count)}});
   });
   server.Get("/api/graph.svg", [&](const httplib::Request&, httplib::Response& res) { res.set_content(graph_svg, "image/svg+xml"); });
   server.Get("/api/state", [&](const httplib::Request&, httplib::Response& res) {
@@ -489,7 +497,13 @@ void serve(Session& session, const ServerOptions& options, const std::function<v
     const auto one = eval::select_images(session.test_images(), {image});
     go.labels = {one.labels[0]};
     inspect::write_golden_vectors(s->executor->graph(), eval::image_batch_f32(one, 0, 1), dir.path, go);
-    const std::string archive_bytes = tar_gz(dir.path, [&](const std::string& rel) { return rel == "manifest.json" || rel.rfind(layer + "/", 0) == 0; });
+    // The manifest names each layer's folder ("<index>_<identifier>").
+    std::string folder;
+    const json manifest = json::parse(read_text_file(dir.path / "manifest.json"));
+    for (const auto& entry : manifest.at("layers"))
+      if (entry.at("node") == layer) folder = entry.at("folder").get<std::string>();
+    if (folder.empty()) throw BadRequest("layer '" + layer + "' has no golden vectors (it runs in float)");
+    const std::string archive_bytes = tar_gz(dir.path, [&](const std::string& rel) { return rel == "manifest.json" || rel.rfind(folder + "/", 0) == 0; });
     res.set_header("Content-Disposition", "attachment; filename=\"golden.tar.gz\"");
     res.set_content(archive_bytes, "application/gzip");
   });
