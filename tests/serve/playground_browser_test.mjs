@@ -128,10 +128,24 @@ try {
   execFileSync(tinyq, ['quantize', model, '--out', replay, '--overrides', overrides, ...flags], { stdio: 'ignore' });
   check(Buffer.compare(fs.readFileSync(replay), fs.readFileSync(qdq)) === 0, '`tinyq quantize --overrides` writes the page\'s QDQ model byte for byte');
 
-  // Screenshot with a chosen image (activation heatmap, divergence).
+  // A chosen image: its activation heatmap, the first divergent layer, the layer's golden vectors.
   await page.click('.thumb >> nth=0');
   await page.waitForSelector('#first-divergent');
-  await page.waitForTimeout(1500);
+  await page.waitForFunction(() => document.querySelector('#first-divergent').textContent !== '…');
+  await page.click('tr[data-layer="conv2d_2"]');
+  await page.waitForSelector('#export-golden');
+  const golden = await download('#export-golden', 'golden.tar.gz');
+  const listing = execFileSync('tar', ['tzf', golden], { encoding: 'utf8' });
+  check(/golden\/manifest\.json/.test(listing) && /golden\/\d+_conv2d_2\/accumulator\.npy/.test(listing), 'golden vectors of the layer download as .tar.gz');
+
+  // Sensitivity: every layer kept in float in turn, with a progress bar.
+  await page.click('#sensitivity-run');
+  await page.waitForFunction((n) => document.querySelectorAll('#sensitivity tbody tr').length === n && !document.querySelector('#sensitivity-run').disabled,
+    (await (await fetch(`${url}api/model`)).json()).layers.length, { timeout: 120000 });
+  const ranking = await page.$$eval('#sensitivity tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+  console.log(`sensitivity ranking (most accuracy gained first): ${ranking.slice(0, 3).join(', ')}, ...`);
+  check(ranking.length > 10, `the sensitivity ranking lists every layer (${ranking.length})`);
+  await page.waitForTimeout(1000);
   await page.screenshot({ path: path.join(work, 'playground.png'), fullPage: true });
   console.log(`screenshot: ${path.join(work, 'playground.png')}`);
   check(pageErrors.length === 0, `no script errors on the page${pageErrors.length ? ': ' + pageErrors.join('; ') : ''}`);

@@ -169,7 +169,7 @@ function LayerPanel({ state, layer, image, edit }) {
     <div class="plots"><div ref=${refs.hist}></div>${detail.weights && html`<div ref=${refs.scales}></div><div ref=${refs.wf}></div><div ref=${refs.wq}></div><div ref=${refs.we}></div>`}</div>
     ${image !== null && html`<div>activation channel <input type="number" min="0" value=${channel} onInput=${(e) => setChannel(Number(e.target.value) || 0)}/></div>
       <div class="plots"><div ref=${refs.act}></div><div ref=${refs.acterr}></div></div>`}
-    ${image !== null && html`<a id="export-golden" href=${`/api/export/golden?layer=${encodeURIComponent(layer)}&image=${image}`}>golden vectors of this layer for image ${image} (.tar.gz)</a>`}`}
+    ${image !== null && !detail.kept_float && html`<a id="export-golden" href=${`/api/export/golden?layer=${encodeURIComponent(layer)}&image=${image}`}>golden vectors of this layer for image ${image} (.tar.gz)</a>`}`}
   </section>`;
 }
 
