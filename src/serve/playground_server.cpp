@@ -222,30 +222,18 @@ json layer_detail(const Session& session, const Snapshot& s, const std::string& 
   return j;
 }
 
-// One image's activation of a layer, float and integer (dequantized), [C, H*W].
+// One image's activation of a layer, float and integer (dequantized).
 json activation_json(const Session& session, const Snapshot& s, const std::string& name, std::int64_t image) {
   const auto& l = find_layer(s, name);
-  const auto f = session.float_tensors_of(image, {l.output});
-  const auto one = eval::select_images(session.test_images(), {image});
-  std::string tap = l.output + "_quantized";
-  bool present = false;
-  for (const auto& v : s.executor->graph().values()) present = present || v.name == tap;
-  if (!present) tap = l.output;
-  const auto q = s.executor->run_with_taps({eval::image_batch_f32(one, 0, 1)}, {tap});
-  const Tensor& ft = f.at(l.output);
-  const Tensor& qt = q.at(tap);
-  const quant::TensorQuantization* p = nullptr;
-  for (const auto& t : s.result.tensors)
-    if (t.name == l.output) p = &t;
-  json j = {{"layer", name}, {"image", image}, {"shape", ft.shape()}};
-  std::vector<float> fv(ft.data<float>().begin(), ft.data<float>().end()), qv(fv.size());
-  for (std::size_t i = 0; i < qv.size(); ++i) {
-    if (qt.dtype() == DType::f32) qv[i] = qt.data<float>()[i];
-    else if (p) qv[i] = static_cast<float>((qt.dtype() == DType::u8 ? qt.data<std::uint8_t>()[i] : qt.data<std::int8_t>()[i]) - p->params.zero_points[0]) * p->params.scales[0];
-  }
-  j["float"] = fv;
-  j["int8_dequantized"] = qv;
-  return j;
+  const Tensor input = session.test_image(image);
+  const auto f = session.float_tensors(input, {l.output});
+  const auto q = session.integer_tensors(s, input, {l.output});
+  const auto fv = f.at(l.output).data<float>();
+  return {{"layer", name},
+          {"image", image},
+          {"shape", f.at(l.output).shape()},
+          {"float", std::vector<float>(fv.begin(), fv.end())},
+          {"int8_dequantized", q.at(l.output)}};
 }
 
 // Per-layer SQNR of one image, and where it first falls well below what the
@@ -253,39 +241,26 @@ json activation_json(const Session& session, const Snapshot& s, const std::strin
 json divergence_json(const Session& session, const Snapshot& s, std::int64_t image) {
   std::vector<std::string> names;
   for (const auto& l : s.result.layers) names.push_back(l.output);
-  const auto f = session.float_tensors_of(image, names);
-  std::vector<std::string> taps;
-  std::set<std::string> present;
-  for (const auto& v : s.executor->graph().values()) present.insert(v.name);
-  for (const auto& l : s.result.layers) taps.push_back(present.count(l.output + "_quantized") ? l.output + "_quantized" : l.output);
-  const auto one = eval::select_images(session.test_images(), {image});
-  const auto q = s.executor->run_with_taps({eval::image_batch_f32(one, 0, 1)}, taps);
-  std::map<std::string, const quant::TensorQuantization*> params;
-  for (const auto& t : s.result.tensors) params[t.name] = &t;
+  const Tensor input = session.test_image(image);
+  const auto f = session.float_tensors(input, names);
+  const auto q = session.integer_tensors(s, input, names);
   json layers = json::array();
   json first = nullptr;
   for (std::size_t k = 0; k < s.result.layers.size(); ++k) {
-    const auto& l = s.result.layers[k];
-    const auto fv = f.at(l.output).data<float>();
-    const Tensor& qt = q.at(taps[k]);
+    const auto fv = f.at(names[k]).data<float>();
+    const auto& qv = q.at(names[k]);
     double signal = 0, noise = 0;
     for (std::size_t i = 0; i < fv.size(); ++i) {
-      float d = 0;
-      if (qt.dtype() == DType::f32) d = qt.data<float>()[i];
-      else if (params.count(l.output)) {
-        const auto& p = params.at(l.output)->params;
-        d = static_cast<float>((qt.dtype() == DType::u8 ? qt.data<std::uint8_t>()[i] : qt.data<std::int8_t>()[i]) - p.zero_points[0]) * p.scales[0];
-      }
       signal += static_cast<double>(fv[i]) * fv[i];
-      noise += (static_cast<double>(fv[i]) - d) * (static_cast<double>(fv[i]) - d);
+      noise += (static_cast<double>(fv[i]) - qv[i]) * (static_cast<double>(fv[i]) - qv[i]);
     }
-    const double db = noise > 0 ? (signal > 0 ? 10 * std::log10(signal / noise) : -200.0) : 200.0;
+    const double db = sqnr_db(signal, noise);
     const double average = k < s.layers.size() ? s.layers[k].sqnr_accumulated_db : db;
-    if (first.is_null() && db < average - 3.0) first = l.node;
-    layers.push_back({{"layer", l.node}, {"sqnr_db", db}, {"average_sqnr_db", average}});
+    if (first.is_null() && db < average - 3.0) first = s.result.layers[k].node;
+    layers.push_back({{"layer", s.result.layers[k].node}, {"sqnr_db", db}, {"average_sqnr_db", average}});
   }
-  const auto labels = session.test_images().labels;
-  return {{"image", image}, {"label", labels[static_cast<std::size_t>(image)]}, {"layers", layers}, {"first_divergent_layer", first},
+  return {{"image", image}, {"label", session.test_images().labels[static_cast<std::size_t>(image)]}, {"layers", layers},
+          {"first_divergent_layer", first},
           {"rule", "the first layer whose SQNR on this image is more than 3 dB below its average over the statistics images"}};
 }
 
@@ -488,15 +463,14 @@ void serve(Session& session, const ServerOptions& options, const std::function<v
   server.Get("/api/export/golden", [&](const httplib::Request& req, httplib::Response& res) {
     const auto s = session.current();
     const std::string layer = query(req, "layer");
-    find_layer(s.operator*(), layer);
+    find_layer(*s, layer);
     const auto image = query_index(req, "image", static_cast<std::int64_t>(session.test_images().size()));
     TempDir dir;
     inspect::GoldenOptions go;
     go.requant = s->settings.requant;
     go.image_indices = {image};
-    const auto one = eval::select_images(session.test_images(), {image});
-    go.labels = {one.labels[0]};
-    inspect::write_golden_vectors(s->executor->graph(), eval::image_batch_f32(one, 0, 1), dir.path, go);
+    go.labels = {session.test_images().labels[static_cast<std::size_t>(image)]};
+    inspect::write_golden_vectors(s->executor->graph(), session.test_image(image), dir.path, go);
     // The manifest names each layer's folder ("<index>_<identifier>").
     std::string folder;
     const json manifest = json::parse(read_text_file(dir.path / "manifest.json"));

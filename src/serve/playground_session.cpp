@@ -36,13 +36,6 @@ double accuracy_percent(const std::vector<std::uint8_t>& predicted, const std::v
   return labels.empty() ? 0 : 100.0 * static_cast<double>(correct) / static_cast<double>(labels.size());
 }
 
-// Signal-to-quantization-noise ratio in dB (infinite when equal).
-double sqnr_db(double signal, double noise) {
-  if (noise <= 0) return 200.0;  // exact: shown as "200 dB" rather than infinity, which JSON cannot hold
-  if (signal <= 0) return -200.0;
-  return 10.0 * std::log10(signal / noise);
-}
-
 float dequantize_code(const Tensor& q, std::size_t i, const quant::QuantParams& p) {
   const std::int32_t v = q.dtype() == DType::u8 ? q.data<std::uint8_t>()[i] : q.data<std::int8_t>()[i];
   return static_cast<float>(v - p.zero_points[0]) * p.scales[0];
@@ -60,6 +53,12 @@ Tensor rows(const Tensor& t, std::size_t begin, std::size_t count) {
 }
 
 }  // namespace
+
+double sqnr_db(double signal, double noise) {
+  if (noise <= 0) return 200.0;
+  if (signal <= 0) return -200.0;
+  return 10.0 * std::log10(signal / noise);
+}
 
 quant::QuantizeOptions quantize_options(const Settings& s, unsigned threads) {
   quant::QuantizeOptions o;
@@ -129,10 +128,38 @@ const Tensor& Session::float_tap(const std::string& name) const {
   return it->second;
 }
 
-std::map<std::string, Tensor> Session::float_tensors_of(std::int64_t test_index, const std::vector<std::string>& names) const {
-  if (test_index < 0 || static_cast<std::size_t>(test_index) >= test_.size()) throw Error("image index out of range");
-  const auto one = eval::select_images(test_, {test_index});
-  return float_executor_->run_with_taps({eval::image_batch_f32(one, 0, 1)}, names);
+Tensor Session::test_image(std::int64_t index) const {
+  if (index < 0 || static_cast<std::size_t>(index) >= test_.size()) throw Error("image index out of range");
+  return eval::image_batch_f32(eval::select_images(test_, {index}), 0, 1);
+}
+
+std::map<std::string, Tensor> Session::float_tensors(const Tensor& images, const std::vector<std::string>& names) const {
+  return float_executor_->run_with_taps({images}, names);
+}
+
+std::map<std::string, std::vector<float>> Session::integer_tensors(const Snapshot& s, const Tensor& images,
+                                                                   const std::vector<std::string>& names) const {
+  std::set<std::string> present;
+  for (const auto& v : s.executor->graph().values()) present.insert(v.name);
+  std::map<std::string, const quant::TensorQuantization*> params;
+  for (const auto& t : s.result.tensors) params[t.name] = &t;
+  std::vector<std::string> taps;
+  for (const auto& name : names) taps.push_back(present.count(name + "_quantized") ? name + "_quantized" : name);
+  const auto tapped = s.executor->run_with_taps({images}, taps);
+  std::map<std::string, std::vector<float>> out;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const Tensor& t = tapped.at(taps[k]);
+    std::vector<float>& values = out[names[k]];
+    values.resize(t.element_count());
+    if (t.dtype() == DType::f32) {
+      std::copy(t.data<float>().begin(), t.data<float>().end(), values.begin());
+      continue;
+    }
+    if (!params.count(names[k])) throw Error("tensor '" + names[k] + "' has no quantization parameters");
+    const auto& p = params.at(names[k])->params;
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = dequantize_code(t, i, p);
+  }
+  return out;
 }
 
 std::shared_ptr<const Snapshot> Session::current() const {
@@ -192,16 +219,9 @@ void Session::compute_stats(Snapshot& s) const {
   const auto& layers = s.result.layers;
   std::map<std::string, const quant::TensorQuantization*> params;
   for (const auto& t : s.result.tensors) params[t.name] = &t;
-  // The integer model's tensors: "<tensor>_quantized" (the codes after any
-  // narrowing Clip) for quantized layers, the float tensor for kept ones.
-  std::vector<std::string> taps;
-  std::set<std::string> present;
-  for (const auto& v : s.qoperator.values()) present.insert(v.name);
-  for (const auto& l : layers) {
-    if (present.count(l.output + "_quantized")) taps.push_back(l.output + "_quantized");
-    else if (present.count(l.output)) taps.push_back(l.output);
-  }
-  const auto quantized = s.executor->run_with_taps({stats_images_}, taps);
+  std::vector<std::string> outputs;
+  for (const auto& l : layers) outputs.push_back(l.output);
+  const auto integer = integer_tensors(s, stats_images_, outputs);
   s.layers.resize(layers.size());
   parallel_for(layers.size(), threads_, [&](std::size_t k) {
     const quant::LayerQuantization& l = layers[k];
@@ -233,20 +253,16 @@ void Session::compute_stats(Snapshot& s) const {
     st.sqnr_alone_db = p ? sqnr_db(signal, noise_alone) : 200.0;
     st.saturated = fv.empty() ? 0 : saturated / static_cast<double>(fv.size());
     // Accumulated: the integer model's tensor, dequantized, against the float model's.
-    const auto it = quantized.find(l.output + "_quantized");
-    const Tensor* q = it != quantized.end() ? &it->second : quantized.count(l.output) ? &quantized.at(l.output) : nullptr;
-    if (q && q->element_count() == fv.size()) {
-      double noise = 0, dot = 0, qq = 0;
-      for (std::size_t i = 0; i < fv.size(); ++i) {
-        const float d = q->dtype() == DType::f32 ? q->data<float>()[i] : p ? dequantize_code(*q, i, p->params) : 0.f;
-        const double e = static_cast<double>(fv[i]) - d;
-        noise += e * e;
-        dot += static_cast<double>(fv[i]) * d;
-        qq += static_cast<double>(d) * d;
-      }
-      st.sqnr_accumulated_db = sqnr_db(signal, noise);
-      st.cosine = signal > 0 && qq > 0 ? dot / std::sqrt(signal * qq) : (signal == qq ? 1.0 : 0.0);
+    const std::vector<float>& q = integer.at(l.output);
+    double noise = 0, dot = 0, qq = 0;
+    for (std::size_t i = 0; i < fv.size(); ++i) {
+      const double e = static_cast<double>(fv[i]) - q[i];
+      noise += e * e;
+      dot += static_cast<double>(fv[i]) * q[i];
+      qq += static_cast<double>(q[i]) * q[i];
     }
+    st.sqnr_accumulated_db = sqnr_db(signal, noise);
+    st.cosine = signal > 0 && qq > 0 ? dot / std::sqrt(signal * qq) : (signal == qq ? 1.0 : 0.0);
     if (l.weight) {
       const auto& g = calibration_.prepared;
       for (const auto& n : g.nodes())

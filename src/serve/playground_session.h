@@ -94,8 +94,15 @@ class Session {
   // The float model's tensor on the statistics images (prepared graph names).
   const Tensor& float_tap(const std::string& name) const;
   std::size_t stats_image_count() const { return stats_indices_.size(); }
-  // The prepared float graph's tensors and the integer model's, for one test image.
-  std::map<std::string, Tensor> float_tensors_of(std::int64_t test_index, const std::vector<std::string>& names) const;
+  // One test image as the model's f32 input [1, 3, 32, 32].
+  Tensor test_image(std::int64_t index) const;
+  // The float model's tensors (prepared graph names) for `images`.
+  std::map<std::string, Tensor> float_tensors(const Tensor& images, const std::vector<std::string>& names) const;
+  // The integer model's value of the same float tensors, dequantized: the
+  // codes "<tensor>_quantized" (after any narrowing Clip) for a quantized
+  // tensor, the float tensor itself where the snapshot keeps it in float.
+  std::map<std::string, std::vector<float>> integer_tensors(const Snapshot& s, const Tensor& images,
+                                                            const std::vector<std::string>& names) const;
   const runtime::Executor& float_executor() const { return *float_executor_; }
   unsigned threads() const { return threads_; }
 
@@ -128,6 +135,9 @@ class Session {
   std::shared_ptr<const Snapshot> current_;
   std::uint64_t next_version_ = 1;
 };
+
+// 10 log10(signal / noise) in dB; +-200 dB stand for the infinities JSON cannot hold.
+double sqnr_db(double signal, double noise);
 
 // Settings to and from the API's JSON; bad values are Errors naming the field.
 Settings settings_from_json(const nlohmann::json& j, const Settings& base);
