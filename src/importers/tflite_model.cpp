@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/error.h"
@@ -196,12 +197,12 @@ class TfliteReader {
             zero_point_constant(tensor_name(index), q.zero_points[0], dtype_of(index))};
   }
 
-  // TFLite folds a fused activation into the integer output's clamp
-  // (CalculateActivationRangeQuantized). tinyq reads the cases where that
-  // clamp is the whole integer range, which is what TFLite's converter makes
-  // of ReLU when the output's range starts at 0.
-  void require_full_range_activation(fb::ActivationFunctionType f, std::int32_t output) {
-    if (f == fb::ActivationFunctionType_NONE) return;
+  // The integer range a fused activation confines an int8 output to, as
+  // TFLite computes it (CalculateActivationRangeQuantized: the bounds'
+  // real values quantized with round-half-away), or nothing when that is the
+  // whole range of the type.
+  std::optional<std::pair<std::int64_t, std::int64_t>> activation_clamp(fb::ActivationFunctionType f, std::int32_t output) {
+    if (f == fb::ActivationFunctionType_NONE) return std::nullopt;
     const QuantParams q = quant_params(output);
     const auto [qmin, qmax] = integer_range(dtype_of(output));
     const auto quantize = [&](float v) { return q.zero_points[0] + static_cast<std::int64_t>(std::round(v / q.scales[0])); };
@@ -210,9 +211,33 @@ class TfliteReader {
     else if (f == fb::ActivationFunctionType_RELU6) lo = std::max(qmin, quantize(0.f)), hi = std::min(qmax, quantize(6.f));
     else if (f == fb::ActivationFunctionType_RELU_N1_TO_1) lo = std::max(qmin, quantize(-1.f)), hi = std::min(qmax, quantize(1.f));
     else throw Error("fused activation " + std::string(fb::EnumNameActivationFunctionType(f)) + " on an integer output is not supported");
-    if (lo != qmin || hi != qmax)
-      throw Error("fused " + std::string(fb::EnumNameActivationFunctionType(f)) + " clamps the output to [" + std::to_string(lo) +
-                  ", " + std::to_string(hi) + "], inside its integer range; not supported yet");
+    if (lo == qmin && hi == qmax) return std::nullopt;
+    return std::pair{lo, hi};
+  }
+
+  // Builds an integer op whose output a fused activation may clamp: the op
+  // gets `name` when nothing is clamped, else an integer Clip does (so the
+  // TFLite tensor name stays on the tensor TFLite writes).
+  template <typename Build>
+  ir::ValueId with_activation(fb::ActivationFunctionType f, std::int32_t output, const std::string& name, Build build) {
+    const auto bounds = activation_clamp(f, output);
+    if (!bounds) return build(name);
+    const ir::ValueId y = build(name + "/before_activation");
+    const DType t = dtype_of(output);
+    auto scalar = [&](const std::string& n, std::int64_t v) {
+      Tensor c(t, {});
+      if (t == DType::s8) c.data<std::int8_t>()[0] = static_cast<std::int8_t>(v);
+      else c.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(v);
+      return add_constant(n, std::move(c));
+    };
+    return add("Clip", {y, scalar(name + "/activation_min", bounds->first), scalar(name + "/activation_max", bounds->second)}, {}, name);
+  }
+
+  // TFLite runs these int8 ops on the stored integers, so input and output must share scale and zero point.
+  void require_same_qparams(std::int32_t in, std::int32_t out) {
+    const QuantParams a = quant_params(in), b = quant_params(out);
+    if (a.scales != b.scales || a.zero_points != b.zero_points)
+      throw Error("input and output have different scales or zero points; TFLite needs them equal for this integer op");
   }
 
   bool is_integer(std::int32_t index) const { return dtype_of(index) == DType::s8 || dtype_of(index) == DType::u8; }
@@ -460,37 +485,68 @@ class TfliteReader {
         const auto* c = op.builtin_options_as_Conv2DOptions();
         const auto* d = op.builtin_options_as_DepthwiseConv2DOptions();
         if (builtin == kConv2d ? !c : !d) throw Error("missing options");
-        require_full_range_activation(builtin == kConv2d ? c->fused_activation_function() : d->fused_activation_function(), out);
-        return qconvolution(op, in, out, builtin == kDepthwiseConv2d, name);
+        return with_activation(builtin == kConv2d ? c->fused_activation_function() : d->fused_activation_function(), out, name,
+                               [&](const std::string& n) { return qconvolution(op, in, out, builtin == kDepthwiseConv2d, n); });
       }
       case kFullyConnected: {
         if (in.size() < 2) throw Error("expects weights");
         const auto* o = op.builtin_options_as_FullyConnectedOptions();
         if (o && o->keep_num_dims()) throw Error("keep_num_dims is not supported");
-        require_full_range_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out);
-        return qfully_connected(in, out, name);
+        return with_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out, name,
+                               [&](const std::string& n) { return qfully_connected(in, out, n); });
       }
       case kAdd: {
         if (in.size() < 2) throw Error("expects two inputs");
         const auto* o = op.builtin_options_as_AddOptions();
-        require_full_range_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out);
         const auto [sa, za] = activation_qparams(in[0]);
         const auto [sb, zb] = activation_qparams(in[1]);
         const auto [sc, zc] = activation_qparams(out);
-        return add_contrib("QLinearAdd", {value(in[0]), sa, za, value(in[1]), sb, zb, sc, zc}, {}, name);
+        return with_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out, name, [&](const std::string& n) {
+          return add_contrib("QLinearAdd", {value(in[0]), sa, za, value(in[1]), sb, zb, sc, zc}, {}, n);
+        });
       }
-      case kAveragePool2d: {
+      case kAveragePool2d:
+      case kMaxPool2d: {
         const auto* o = op.builtin_options_as_Pool2DOptions();
         if (!o) throw Error("missing Pool2DOptions");
-        require_full_range_activation(o->fused_activation_function(), out);
+        require_same_qparams(in[0], out);
         const ir::ValueId x = value(in[0]);
         const Shape xs = ir_shape(x);
-        // The whole plane in one window is a global average; other windows are not read yet.
-        if (xs.size() != 4 || o->filter_height() != xs[2] || o->filter_width() != xs[3])
-          throw Error("integer average pooling is read only when one window covers the whole plane");
+        if (xs.size() != 4) throw Error("expects a 4-D input");
         const auto [sx, zx] = activation_qparams(in[0]);
         const auto [sy, zy] = activation_qparams(out);
-        return add_contrib("QLinearGlobalAveragePool", {x, sx, zx, sy, zy}, {{"channels_last", std::int64_t{0}}}, name);
+        return with_activation(o->fused_activation_function(), out, name, [&](const std::string& n) {
+          // The whole plane in one window: a global average.
+          if (builtin == kAveragePool2d && o->filter_height() == xs[2] && o->filter_width() == xs[3] && o->padding() == fb::Padding_VALID)
+            return add_contrib("QLinearGlobalAveragePool", {x, sx, zx, sy, zy}, {{"channels_last", std::int64_t{0}}}, n);
+          auto attrs = pool_attributes(*o, xs);
+          if (builtin == kMaxPool2d) return add("MaxPool", {x}, std::move(attrs), n);  // the maximum of the codes is the code of the maximum
+          attrs["count_include_pad"] = std::int64_t{0};
+          attrs["channels_last"] = std::int64_t{0};
+          return add_contrib("QLinearAveragePool", {x, sx, zx, sy, zy}, std::move(attrs), n);
+        });
+      }
+      case kMean: {
+        if (in.size() < 2) throw Error("expects axes");
+        require_same_qparams(in[0], out);
+        const ir::ValueId x = value(in[0]);
+        require_spatial_mean_axes(x, in[1]);
+        const auto* o = op.builtin_options_as_ReducerOptions();
+        const bool keep = o && o->keep_dims();
+        // With equal input and output parameters TFLite's int8 mean over
+        // height and width is the integer average of the codes, rounded half
+        // away from zero: the same arithmetic as its average pooling.
+        const auto [sx, zx] = activation_qparams(in[0]);
+        const auto [sy, zy] = activation_qparams(out);
+        const ir::ValueId y = add_contrib("QLinearGlobalAveragePool", {x, sx, zx, sy, zy}, {{"channels_last", std::int64_t{0}}}, keep ? name : name + "/pool");
+        return keep ? y : add("Flatten", {y}, {{"axis", std::int64_t{1}}}, name);
+      }
+      case kPad: {
+        if (in.size() < 2) throw Error("expects paddings");
+        require_same_qparams(in[0], out);
+        // PAD fills with the output's zero point: the real value 0.
+        const auto [scale, zero_point] = activation_qparams(out);
+        return pad(in, name, zero_point);
       }
       case kSoftmax: {
         const auto* o = op.builtin_options_as_SoftmaxOptions();
@@ -605,20 +661,33 @@ class TfliteReader {
     return fused_activation(y, act, name);
   }
 
+  // ONNX pooling attributes of a TFLite window over an NCHW input.
+  std::map<std::string, ir::Attribute> pool_attributes(const fb::Pool2DOptions& o, const Shape& xs) {
+    const std::int64_t fh = o.filter_height(), fw = o.filter_width(), sh = o.stride_h(), sw = o.stride_w();
+    for (auto v : {fh, fw, sh, sw})
+      if (v <= 0 || v > (1 << 16)) throw Error("filter or stride " + std::to_string(v) + " is out of range");
+    const auto ph = tensorflow_padding(padding_name(o.padding()), xs[2], fh, sh, 1);
+    const auto pw = tensorflow_padding(padding_name(o.padding()), xs[3], fw, sw, 1);
+    return {{"kernel_shape", std::vector<std::int64_t>{fh, fw}},
+            {"strides", std::vector<std::int64_t>{sh, sw}},
+            {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}}};
+  }
+
+  void require_spatial_mean_axes(ir::ValueId x, std::int32_t axes_index) {
+    const Tensor axes = require_constant(axes_index, "axes");
+    std::set<std::int64_t> nhwc_axes;
+    for (std::int64_t a : to_int32_vector(axes, "axes")) nhwc_axes.insert(a < 0 ? a + 4 : a);
+    if (ir_shape(x).size() != 4 || nhwc_axes != std::set<std::int64_t>{1, 2})
+      throw Error("only the mean over height and width of a 4-D tensor is supported");
+  }
+
   ir::ValueId pooling(const fb::Operator& op, const std::vector<std::int32_t>& in, bool average, const std::string& name) {
     const auto* o = op.builtin_options_as_Pool2DOptions();
     if (!o) throw Error("missing Pool2DOptions");
     const ir::ValueId x = value(in[0]);
     const Shape xs = ir_shape(x);
     if (xs.size() != 4) throw Error("expects a 4-D input");
-    const std::int64_t fh = o->filter_height(), fw = o->filter_width(), sh = o->stride_h(), sw = o->stride_w();
-    for (auto v : {fh, fw, sh, sw})
-      if (v <= 0 || v > (1 << 16)) throw Error("filter or stride " + std::to_string(v) + " is out of range");
-    const auto ph = tensorflow_padding(padding_name(o->padding()), xs[2], fh, sh, 1);
-    const auto pw = tensorflow_padding(padding_name(o->padding()), xs[3], fw, sw, 1);
-    std::map<std::string, ir::Attribute> attrs{{"kernel_shape", std::vector<std::int64_t>{fh, fw}},
-                                               {"strides", std::vector<std::int64_t>{sh, sw}},
-                                               {"pads", std::vector<std::int64_t>{ph[0], pw[0], ph[1], pw[1]}}};
+    auto attrs = pool_attributes(*o, xs);
     if (average) attrs["count_include_pad"] = std::int64_t{0};  // TFLite averages the valid part of a window
     const auto act = o->fused_activation_function();
     ir::ValueId y = add(average ? "AveragePool" : "MaxPool", {x}, std::move(attrs), act ? name + "/pool" : name);
@@ -627,18 +696,15 @@ class TfliteReader {
 
   ir::ValueId mean(const fb::Operator& op, const std::vector<std::int32_t>& in, const std::string& name) {
     const ir::ValueId x = value(in[0]);
-    const Tensor axes = require_constant(in[1], "axes");
-    std::set<std::int64_t> nhwc_axes;
-    for (std::int64_t a : to_int32_vector(axes, "axes")) nhwc_axes.insert(a < 0 ? a + 4 : a);
-    if (ir_shape(x).size() != 4 || nhwc_axes != std::set<std::int64_t>{1, 2})
-      throw Error("only the mean over height and width of a 4-D tensor is supported");
+    require_spatial_mean_axes(x, in[1]);
     const auto* o = op.builtin_options_as_ReducerOptions();
     const bool keep = o && o->keep_dims();
     ir::ValueId y = add("GlobalAveragePool", {x}, {}, keep ? name : name + "/pool");
     return keep ? y : add("Flatten", {y}, {{"axis", std::int64_t{1}}}, name);
   }
 
-  ir::ValueId pad(const std::vector<std::int32_t>& in, const std::string& name) {
+  // `fill`: the constant of an integer PAD (the output zero point); float PAD fills with 0.
+  ir::ValueId pad(const std::vector<std::int32_t>& in, const std::string& name, std::optional<ir::ValueId> fill = std::nullopt) {
     const ir::ValueId x = value(in[0]);
     const Tensor p = require_constant(in[1], "paddings");
     const auto v32 = to_int32_vector(p, "paddings");
@@ -648,8 +714,9 @@ class TfliteReader {
       if (e < 0 || e > (1 << 16)) throw Error("padding " + std::to_string(e) + " is out of range");
     // TFLite: [[n0,n1],[h0,h1],[w0,w1],[c0,c1]] over NHWC; ONNX: begins then ends over NCHW.
     const std::vector<std::int64_t> pads{v[0], v[6], v[2], v[4], v[1], v[7], v[3], v[5]};
-    return add("Pad", {x, add_constant(name + "/pads", Tensor::from<std::int64_t>({8}, pads))},
-               {{"mode", std::string("constant")}}, name);
+    std::vector<ir::ValueId> inputs{x, add_constant(name + "/pads", Tensor::from<std::int64_t>({8}, pads))};
+    if (fill) inputs.push_back(*fill);
+    return add("Pad", std::move(inputs), {{"mode", std::string("constant")}}, name);
   }
 
   // (N, C, H, W) -> (N, H*W*C) in TFLite's NHWC memory order.

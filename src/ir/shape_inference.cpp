@@ -307,6 +307,16 @@ Types infer_qlinear_global_pool(const Graph& graph, const Node& node, const Type
   return out;
 }
 
+// com.microsoft QLinearAveragePool: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
+Types infer_qlinear_pool(const Graph& graph, const Node& node, const Types& in) {
+  require_inputs(node, in, 5, 5);
+  if (node.attr_int("channels_last", 0) != 0) fail(node, "channels_last=1 is not supported");
+  if (in[0].dtype != DType::u8 && in[0].dtype != DType::s8) fail(node, "expects u8 or s8 input");
+  auto out = infer_pool(graph, node, {in[0]});
+  out[0].dtype = in[4].dtype;
+  return out;
+}
+
 // com.microsoft QLinearSoftmax: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
 Types infer_qlinear_softmax(const Graph&, const Node& node, const Types& in) {
   require_inputs(node, in, 5, 5);
@@ -344,6 +354,7 @@ const std::map<std::string, InferFn>& registry() {
       {"com.microsoft:QLinearAdd", infer_qlinear_add},
       {"com.microsoft:QLinearGlobalAveragePool", infer_qlinear_global_pool},
       {"com.microsoft:QLinearSoftmax", infer_qlinear_softmax},
+      {"com.microsoft:QLinearAveragePool", infer_qlinear_pool},
   };
   return table;
 }

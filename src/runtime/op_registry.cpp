@@ -36,6 +36,7 @@ PrepareFn find_op(const ir::Node& node) {
       {"com.microsoft:QLinearAdd", ops::prepare_qlinear_add},
       {"com.microsoft:QLinearGlobalAveragePool", ops::prepare_qlinear_global_average_pool},
       {"com.microsoft:QLinearSoftmax", ops::prepare_qlinear_softmax},
+      {"com.microsoft:QLinearAveragePool", ops::prepare_qlinear_average_pool},
   };
   const std::string key = node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type;
   auto it = table.find(key);

@@ -293,6 +293,24 @@ TEST(QuantizedKernels, ConvAccumulatesExactlyWithZeroPoints) {
   EXPECT_EQ(acc[0], 3);
 }
 
+TEST(QuantizedKernels, WindowedAveragePoolTfliteAndFloat) {
+  // x [1,1,2,3] = [[1, 2, -3], [9, -6, 1]]; 2x2 windows, stride 1, padded
+  // one row below and one column right (TFLite SAME): border windows are cut.
+  kernels::QAveragePoolParams q;
+  q.pool = {1, 1, 2, 3, 2, 3, 2, 2, 1, 1, 0, 0, 1, 1, false};
+  q.x_scale = q.y_scale = 0.5f;
+  const std::vector<std::int8_t> x{1, 2, -3, 9, -6, 1};
+  std::vector<std::int8_t> y(6);
+  // TFLite: sums 6/4, -6/4, -2/2, 3/2, -5/2, 1/1, rounded half away from zero.
+  q.tflite = true;
+  kernels::qlinear_average_pool2d<std::int8_t>(q, x, y);
+  EXPECT_EQ(y, (std::vector<std::int8_t>{2, -2, -1, 2, -3, 1}));
+  // Float (ONNX Runtime's form): the same averages quantized half to even: -2.5 -> -2.
+  q.tflite = false;
+  kernels::qlinear_average_pool2d<std::int8_t>(q, x, y);
+  EXPECT_EQ(y, (std::vector<std::int8_t>{2, -2, -1, 2, -2, 1}));
+}
+
 TEST(QuantizedKernels, AddFollowsOnnxRuntimeFloatRule) {
   // sa = sb = sc = 1, zero points 0: c = a + b, saturated to u8.
   kernels::QAddParams p;

@@ -229,6 +229,34 @@ void max_pool2d_quantized(const Pool2DParams& p, std::span<const T> x, std::span
       }
 }
 
+template <typename T>
+void qlinear_average_pool2d(const QAveragePoolParams& q, std::span<const T> x, std::span<T> y) {
+  const Pool2DParams& p = q.pool;
+  const std::int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (std::int64_t nc = 0; nc < p.batch * p.channels; ++nc)
+    for (std::int64_t oh = 0; oh < p.out_h; ++oh)
+      for (std::int64_t ow = 0; ow < p.out_w; ++ow) {
+        const std::int64_t top = oh * p.stride_h - p.pad_top, left = ow * p.stride_w - p.pad_left;
+        const std::int64_t h0 = std::max<std::int64_t>(top, 0), w0 = std::max<std::int64_t>(left, 0);
+        const std::int64_t h1 = std::min(top + p.kernel_h, p.in_h), w1 = std::min(left + p.kernel_w, p.in_w);
+        std::int32_t sum = 0, count = 0;
+        for (std::int64_t h = h0; h < h1; ++h)
+          for (std::int64_t w = w0; w < w1; ++w) sum += x[(nc * p.in_h + h) * p.in_w + w], ++count;
+        std::int32_t v;
+        if (q.tflite) {
+          v = count == 0 ? 0 : sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+        } else {
+          // Padding counts as zeros (real value 0) when count_include_pad is set.
+          const std::int64_t pad_h = std::min(top + p.kernel_h, p.in_h + p.pad_bottom) - std::max<std::int64_t>(top, -p.pad_top);
+          const std::int64_t pad_w = std::min(left + p.kernel_w, p.in_w + p.pad_right) - std::max<std::int64_t>(left, -p.pad_left);
+          const auto divisor = static_cast<float>(p.count_include_pad ? pad_h * pad_w : count);
+          const float real = q.x_scale * static_cast<float>(sum - count * q.x_zero_point) / divisor;
+          v = static_cast<std::int32_t>(std::nearbyint(real / q.y_scale)) + q.y_zero_point;
+        }
+        y[(nc * p.out_h + oh) * p.out_w + ow] = static_cast<T>(std::clamp(v, lo, hi));
+      }
+}
+
 // The element types ONNX allows for these operators.
 template void quantize_linear<std::uint8_t>(std::span<const float>, float, std::int32_t, std::span<std::uint8_t>);
 template void quantize_linear<std::int8_t>(std::span<const float>, float, std::int32_t, std::span<std::int8_t>);
@@ -257,6 +285,7 @@ TINYQ_CONV(std::int8_t, std::int8_t)
   template void qlinear_global_average_pool<T>(std::int64_t, std::int64_t, std::span<const T>, std::int32_t,           \
                                                const Requantizer&, std::span<T>);                                      \
   template void max_pool2d_quantized<T>(const Pool2DParams&, std::span<const T>, std::span<T>);                      \
+  template void qlinear_average_pool2d<T>(const QAveragePoolParams&, std::span<const T>, std::span<T>);              \
   template void qlinear_softmax<T>(const QSoftmaxParams&, std::int64_t, std::span<const T>, std::span<T>);
 TINYQ_8BIT(std::uint8_t)
 TINYQ_8BIT(std::int8_t)

@@ -99,4 +99,19 @@ void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const 
 template <typename T>
 void max_pool2d_quantized(const Pool2DParams& p, std::span<const T> x, std::span<T> y);
 
+// com.microsoft QLinearAveragePool over windows (NCHW). TFLite modes: its
+// int8 AVERAGE_POOL_2D (input and output share scale and zero point): the
+// sum of the stored values over the window's in-bounds part, divided by their
+// count, rounded to nearest with ties away from zero. Float mode (ONNX
+// Runtime's form): the window average of the dequantized values in float,
+// quantized to the output (ties to even).
+struct QAveragePoolParams {
+  Pool2DParams pool;
+  float x_scale = 1, y_scale = 1;
+  std::int32_t x_zero_point = 0, y_zero_point = 0;
+  bool tflite = false;
+};
+template <typename T>
+void qlinear_average_pool2d(const QAveragePoolParams& p, std::span<const T> x, std::span<T> y);
+
 }  // namespace tinyq::kernels

@@ -1,6 +1,7 @@
 #pragma once
 // Prepare functions, one per op (grouped a file per op family).
 #include "kernels/reference/conv.h"
+#include "kernels/reference/pool.h"
 #include "runtime/op_registry.h"
 
 namespace tinyq::runtime::ops {
@@ -29,6 +30,7 @@ PreparedOp prepare_qlinear_matmul(const ir::Graph&, const ir::Node&, const OpOpt
 PreparedOp prepare_qlinear_add(const ir::Graph&, const ir::Node&, const OpOptions&);
 PreparedOp prepare_qlinear_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&);
 PreparedOp prepare_qlinear_softmax(const ir::Graph&, const ir::Node&, const OpOptions&);
+PreparedOp prepare_qlinear_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&);
 
 // Shared helpers for prepare functions.
 // A Conv/QLinearConv node's geometry (from its attributes) completed with the
@@ -36,6 +38,9 @@ PreparedOp prepare_qlinear_softmax(const ir::Graph&, const ir::Node&, const OpOp
 kernels::Conv2DParams conv_params_for(kernels::Conv2DParams geometry, const Shape& x, const Shape& w, const Shape& y);
 // Fills the spatial sizes the graph knows before any run (for kernels that prepare per size).
 void with_spatial_sizes(kernels::Conv2DParams& geometry, const ir::Graph& graph, const ir::Node& node);
+// A pooling node's window, strides and pads; pool_sizes() adds one run's sizes (NCHW).
+kernels::Pool2DParams pool_geometry(const ir::Node& node);
+void pool_sizes(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y);
 using ir::constant_input;
 // The scalar value of an optional constant input, or `fallback` when omitted.
 float optional_scalar(const ir::Graph& graph, const ir::Node& node, std::size_t index, float fallback);

@@ -39,6 +39,9 @@ void fill_dims(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y) {
 
 }  // namespace
 
+kernels::Pool2DParams pool_geometry(const ir::Node& node) { return pool_base(node); }
+void pool_sizes(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y) { fill_dims(p, x, y); }
+
 PreparedOp prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
   return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
     auto p = base;

@@ -300,4 +300,25 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir:
   };
 }
 
+PreparedOp prepare_qlinear_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+  if (node.attr_int("channels_last", 0) != 0) fail(node, "channels_last=1 is not supported");
+  kernels::QAveragePoolParams q;
+  q.pool = pool_geometry(node);
+  q.x_scale = constant_scales(graph, node, 1).at(0);
+  q.x_zero_point = constant_zero_points(graph, node, 2).at(0);
+  q.y_scale = constant_scales(graph, node, 3).at(0);
+  q.y_zero_point = constant_zero_points(graph, node, 4).at(0);
+  q.tflite = options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack;
+  if (q.tflite && (q.x_scale != q.y_scale || q.x_zero_point != q.y_zero_point))
+    fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
+  return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
+    auto p = q;
+    pool_sizes(p.pool, *in[0], out[0]);
+    dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
+      using T = decltype(t);
+      kernels::qlinear_average_pool2d<T>(p, in[0]->data<T>(), out[0].data<T>());
+    });
+  };
+}
+
 }  // namespace tinyq::runtime::ops
