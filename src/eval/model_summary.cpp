@@ -23,6 +23,16 @@ std::int64_t macs_of(const ir::Graph& graph, const ir::Node& node) {
   return 0;
 }
 
+// Which inputs of a node can hold parameters: the weights and bias of the
+// QLinear ops, the stored integers of a Q/DQ pair; for other ops every input.
+bool is_parameter_input(const ir::Node& node, std::size_t k) {
+  if (node.op_type == "QLinearConv") return k == 3 || k == 8;
+  if (node.op_type == "QLinearMatMul") return k == 3;
+  if (node.op_type == "QuantizeLinear" || node.op_type == "DequantizeLinear") return k == 0;
+  if (node.op_type.rfind("QLinear", 0) == 0) return false;  // activations, scales and zero points only
+  return true;
+}
+
 }  // namespace
 
 ModelSummary summarize(const ir::Graph& graph) {
@@ -31,9 +41,12 @@ ModelSummary summarize(const ir::Graph& graph) {
   for (const ir::Node& node : graph.nodes()) {
     NodeSummary row{node.name, node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type, node.origin,
                     graph.value(node.outputs[0]).shape, 0, macs_of(graph, node)};
-    for (ir::ValueId in : node.inputs) {
-      // Scalars (Clip bounds) are not parameters; only tensors of weights count.
-      if (!graph.is_initializer(in) || graph.value(in).dtype != DType::f32 || graph.value(in).shape.empty() ||
+    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+      const ir::ValueId in = node.inputs[k];
+      // Scalars (Clip bounds) are not parameters; only tensors of weights
+      // count, float or quantized, but not the scales and zero points that
+      // come with quantized ones.
+      if (!in.valid() || !graph.is_initializer(in) || graph.value(in).shape.empty() || !is_parameter_input(node, k) ||
           !counted.insert(in.index).second)
         continue;
       row.params += static_cast<std::int64_t>(graph.initializer(in).element_count());
