@@ -528,14 +528,14 @@ class TfliteReader {
       }
       case kMean: {
         if (in.size() < 2) throw Error("expects axes");
-        require_same_qparams(in[0], out);
         const ir::ValueId x = value(in[0]);
         require_spatial_mean_axes(x, in[1]);
         const auto* o = op.builtin_options_as_ReducerOptions();
         const bool keep = o && o->keep_dims();
         // With equal input and output parameters TFLite's int8 mean over
         // height and width is the integer average of the codes, rounded half
-        // away from zero: the same arithmetic as its average pooling.
+        // away from zero: the same arithmetic as its average pooling. With
+        // different ones its runtime (XNNPACK) rescales the sum in fp32.
         const auto [sx, zx] = activation_qparams(in[0]);
         const auto [sy, zy] = activation_qparams(out);
         const ir::ValueId y = add_contrib("QLinearGlobalAveragePool", {x, sx, zx, sy, zy}, {{"channels_last", std::int64_t{0}}}, keep ? name : name + "/pool");

@@ -8,7 +8,8 @@ WebAssembly build) and in tinyq (`--requant xnnpack`, the default for
   input f32 [1,32,32,3] -> QUANTIZE -> CONV_2D 3x3 (per-channel, fused RELU6
   that clamps inside the int8 range) -> DEPTHWISE_CONV_2D 3x3/2 (per-channel,
   RELU6) -> PAD 1 -> MAX_POOL_2D 2x2/2 -> AVERAGE_POOL_2D 3x3/1 SAME (windows
-  cut by the border) -> MEAN over H, W -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX
+  cut by the border) -> MEAN over H, W -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX,
+  and a second MEAN of the pooled tensor into other output parameters
 
 (the operators of MLPerf Tiny's other int8 models: MobileNet for visual wake
 words, DS-CNN for keyword spotting, the dense autoencoder for anomaly
@@ -74,6 +75,7 @@ def model_json(output_tensor):
         {"name": "dense/bias", "shape": [10], "type": "INT32", "buffer": buffer(fc_bias), "quantization": {"scale": [0.05 * 0.002], "zero_point": [0]}},
         {"name": "dense", "shape": [1, 10], "type": "INT8", "buffer": 0, "quantization": {"scale": [0.02], "zero_point": [3]}},
         {"name": "softmax", "shape": [1, 10], "type": "INT8", "buffer": 0, "quantization": {"scale": [1 / 256], "zero_point": [-128]}},
+        {"name": "mean_rescaled", "shape": [1, 1, 1, 8], "type": "INT8", "buffer": 0, "quantization": {"scale": [0.0137], "zero_point": [-77]}},
     ]
     codes = list(CODES)
 
@@ -95,8 +97,11 @@ def model_json(output_tensor):
         op("RESHAPE", [10], [14], "ReshapeOptions", {"new_shape": [1, 8]}),
         op("FULLY_CONNECTED", [14, 15, 16], [17], "FullyConnectedOptions", {"fused_activation_function": "NONE"}),
         op("SOFTMAX", [17], [18], "SoftmaxOptions", {"beta": 1.0}),
+        op("MEAN", [8, 9], [19], "ReducerOptions", {"keep_dims": True}),  # other output parameters: rescaled
     ]
-    last = {4: 2, 13: 3, 6: 4, 7: 5, 8: 6, 10: 7, 14: 8, 17: 9, 18: 10}[output_tensor]
+    if output_tensor == 19:
+        ops = ops[:6] + ops[-1:]
+    last = {4: 2, 13: 3, 6: 4, 7: 5, 8: 6, 10: 7, 14: 8, 17: 9, 18: 10, 19: 7}[output_tensor]
     return {
         "version": 3,
         "operator_codes": [{"deprecated_builtin_code": CODES[c], "builtin_code": CODES[c], "version": 1} for c in codes],
@@ -108,7 +113,7 @@ def model_json(output_tensor):
 
 failures = 0
 for output_tensor, name in [(4, "conv"), (13, "depthwise"), (6, "pad"), (7, "max_pool"), (8, "average_pool"), (10, "mean"),
-                            (17, "dense"), (18, "softmax")]:
+                            (17, "dense"), (18, "softmax"), (19, "mean_rescaled")]:
     rng = np.random.default_rng(7)  # the same weights in every file
     stem = os.path.join(work, f"int8_ops_{name}")
     with open(stem + ".json", "w") as f:

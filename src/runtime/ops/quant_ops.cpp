@@ -287,11 +287,16 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir:
   for (std::size_t i = 2; i < xs.size(); ++i) plane *= xs[i];
   // ONNX Runtime: x_scale / (y_scale * plane), in float.
   const float multiplier = x_scale / (y_scale * static_cast<float>(plane));
-  const auto requant = make_requantizer(node, {static_cast<double>(x_scale) / (static_cast<double>(y_scale) * plane)}, y_zp,
-                                        graph.value(node.outputs[0]).dtype, options, {multiplier});
-  if ((options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack) &&
-      (x_scale != y_scale || x_zp != y_zp))
-    fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
+  auto requant = make_requantizer(node, {static_cast<double>(x_scale) / (static_cast<double>(y_scale) * plane)}, y_zp,
+                                  graph.value(node.outputs[0]).dtype, options, {multiplier});
+  const bool same_params = x_scale == y_scale && x_zp == y_zp;
+  if (options.requant == kernels::RequantMode::tflite && !same_params)
+    fail(node, "TFLite's reference integer mean/average with different input and output parameters is not implemented "
+               "(--requant xnnpack computes what TFLite's runtime does)");
+  // TFLite's runtime runs an int8 MEAN with different input and output
+  // parameters in XNNPACK, which rescales the sum in fp32 (the float rule,
+  // ties to even); with equal parameters its integer average applies.
+  if (options.requant == kernels::RequantMode::xnnpack && !same_params) requant.mode = kernels::RequantMode::float_multiplier;
   return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
     dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
       using T = decltype(t);
