@@ -532,14 +532,12 @@ class TfliteReader {
         require_spatial_mean_axes(x, in[1]);
         const auto* o = op.builtin_options_as_ReducerOptions();
         const bool keep = o && o->keep_dims();
-        // With equal input and output parameters TFLite's int8 mean over
-        // height and width is the integer average of the codes, rounded half
-        // away from zero: the same arithmetic as its average pooling. With
-        // different ones its runtime (XNNPACK) rescales the sum in fp32.
+        // ONNX Runtime's QLinearReduceMean; TFLite's runtime rounds it its own
+        // way (XNNPACK's fp32 rescaling), which the runtime op follows.
         const auto [sx, zx] = activation_qparams(in[0]);
         const auto [sy, zy] = activation_qparams(out);
-        const ir::ValueId y = add_contrib("QLinearGlobalAveragePool", {x, sx, zx, sy, zy}, {{"channels_last", std::int64_t{0}}}, keep ? name : name + "/pool");
-        return keep ? y : add("Flatten", {y}, {{"axis", std::int64_t{1}}}, name);
+        return add_contrib("QLinearReduceMean", {x, sx, zx, sy, zy},
+                           {{"axes", std::vector<std::int64_t>{2, 3}}, {"keepdims", std::int64_t{keep ? 1 : 0}}}, name);
       }
       case kPad: {
         if (in.size() < 2) throw Error("expects paddings");

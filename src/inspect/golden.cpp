@@ -137,7 +137,7 @@ int write_golden_vectors(const ir::Graph& g, const Tensor& images, const std::fi
   for (std::size_t i = 0; i < g.nodes().size(); ++i) {
     const ir::Node& n = g.nodes()[i];
     const bool qlinear = n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul";
-    const bool integer_op = qlinear || n.op_type == "QLinearAdd" || n.op_type == "QLinearGlobalAveragePool" ||
+    const bool integer_op = qlinear || n.op_type == "QLinearAdd" || n.op_type == "QLinearGlobalAveragePool" || n.op_type == "QLinearReduceMean" ||
                             n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear" ||
                             (g.value(n.outputs[0]).dtype != DType::f32);
     if (!integer_op) continue;

@@ -317,6 +317,29 @@ Types infer_qlinear_pool(const Graph& graph, const Node& node, const Types& in) 
   return out;
 }
 
+// ReduceMean (opset 13, axes as an attribute) over the spatial axes of an NCHW tensor.
+Types infer_reduce_mean(const Graph&, const Node& node, const Types& in) {
+  require_inputs(node, in, 1, 1);
+  if (in[0].shape.size() != 4 || node.attr_ints("axes", {}) != std::vector<std::int64_t>{2, 3})
+    fail(node, "only the mean over axes [2, 3] of a 4-D tensor is supported");
+  Shape out{in[0].shape[0], in[0].shape[1]};
+  if (node.attr_int("keepdims", 1) != 0) out.insert(out.end(), {1, 1});
+  return {{in[0].dtype, out}};
+}
+
+// com.microsoft QLinearReduceMean: data, data_scale, data_zero_point,
+// reduced_scale, reduced_zero_point; tinyq reads the mean over the spatial
+// axes of an NCHW tensor (axes [2, 3]).
+Types infer_qlinear_reduce_mean(const Graph&, const Node& node, const Types& in) {
+  require_inputs(node, in, 5, 5);
+  if (in[0].dtype != DType::u8 && in[0].dtype != DType::s8) fail(node, "expects u8 or s8 input");
+  if (in[0].shape.size() != 4 || node.attr_ints("axes") != std::vector<std::int64_t>{2, 3})
+    fail(node, "only the mean over axes [2, 3] of a 4-D tensor is supported");
+  Shape out{in[0].shape[0], in[0].shape[1]};
+  if (node.attr_int("keepdims", 1) != 0) out.insert(out.end(), {1, 1});
+  return {{in[4].dtype, out}};
+}
+
 // com.microsoft QLinearSoftmax: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
 Types infer_qlinear_softmax(const Graph&, const Node& node, const Types& in) {
   require_inputs(node, in, 5, 5);
@@ -333,6 +356,7 @@ const std::map<std::string, InferFn>& registry() {
       {"AveragePool", infer_pool},
       {"MaxPool", infer_pool},
       {"GlobalAveragePool", infer_global_pool},
+      {"ReduceMean", infer_reduce_mean},
       {"BatchNormalization", infer_batchnorm},
       {"Relu", infer_same},
       {"Clip", infer_same},
@@ -355,6 +379,7 @@ const std::map<std::string, InferFn>& registry() {
       {"com.microsoft:QLinearGlobalAveragePool", infer_qlinear_global_pool},
       {"com.microsoft:QLinearSoftmax", infer_qlinear_softmax},
       {"com.microsoft:QLinearAveragePool", infer_qlinear_pool},
+      {"com.microsoft:QLinearReduceMean", infer_qlinear_reduce_mean},
   };
   return table;
 }

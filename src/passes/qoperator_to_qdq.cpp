@@ -21,6 +21,12 @@ class Rewriter {
       if (node.op_type == "QLinearConv" && node.domain.empty()) conv(node);
       else if (node.domain == "com.microsoft" && node.op_type == "QLinearAdd") elementwise(node, "Add");
       else if (node.domain == "com.microsoft" && node.op_type == "QLinearGlobalAveragePool") unary(node, "GlobalAveragePool", {});
+      else if (node.domain == "com.microsoft" && node.op_type == "QLinearAveragePool") {
+        auto attributes = node.attributes;
+        attributes.erase("channels_last");  // always 0 here; AveragePool has no such attribute
+        unary(node, "AveragePool", std::move(attributes));
+      } else if (node.domain == "com.microsoft" && node.op_type == "QLinearReduceMean")
+        unary(node, "ReduceMean", {{"axes", node.attributes.at("axes")}, {"keepdims", node.attributes.at("keepdims")}});
       else if (node.domain == "com.microsoft" && node.op_type == "QLinearSoftmax")
         unary(node, "Softmax", {{"axis", node.attributes.count("axis") ? node.attributes.at("axis") : ir::Attribute{std::int64_t{-1}}}});
       else out_.push_back(node);

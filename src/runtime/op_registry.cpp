@@ -17,6 +17,7 @@ PrepareFn find_op(const ir::Node& node) {
       {"AveragePool", ops::prepare_average_pool},
       {"MaxPool", ops::prepare_max_pool},
       {"GlobalAveragePool", ops::prepare_global_average_pool},
+      {"ReduceMean", ops::prepare_global_average_pool},  // over axes [2, 3] only (shape inference checks)
       {"Relu", ops::prepare_relu},
       {"Clip", ops::prepare_clip},
       {"Sigmoid", ops::prepare_sigmoid},
@@ -37,6 +38,8 @@ PrepareFn find_op(const ir::Node& node) {
       {"com.microsoft:QLinearGlobalAveragePool", ops::prepare_qlinear_global_average_pool},
       {"com.microsoft:QLinearSoftmax", ops::prepare_qlinear_softmax},
       {"com.microsoft:QLinearAveragePool", ops::prepare_qlinear_average_pool},
+      // The mean over height and width: QLinearGlobalAveragePool's arithmetic, TFLite MEAN's rounding (see there).
+      {"com.microsoft:QLinearReduceMean", ops::prepare_qlinear_global_average_pool},
   };
   const std::string key = node.domain.empty() ? node.op_type : node.domain + ":" + node.op_type;
   auto it = table.find(key);

@@ -290,13 +290,18 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir:
   auto requant = make_requantizer(node, {static_cast<double>(x_scale) / (static_cast<double>(y_scale) * plane)}, y_zp,
                                   graph.value(node.outputs[0]).dtype, options, {multiplier});
   const bool same_params = x_scale == y_scale && x_zp == y_zp;
-  if (options.requant == kernels::RequantMode::tflite && !same_params)
-    fail(node, "TFLite's reference integer mean/average with different input and output parameters is not implemented "
-               "(--requant xnnpack computes what TFLite's runtime does)");
-  // TFLite's runtime runs an int8 MEAN with different input and output
-  // parameters in XNNPACK, which rescales the sum in fp32 (the float rule,
-  // ties to even); with equal parameters its integer average applies.
-  if (options.requant == kernels::RequantMode::xnnpack && !same_params) requant.mode = kernels::RequantMode::float_multiplier;
+  const bool tflite_modes = options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack;
+  if (node.op_type == "QLinearReduceMean") {
+    // TFLite's int8 MEAN: its runtime hands it to XNNPACK, which rescales the
+    // sum in fp32 (the float rule, ties to even) whatever the parameters; its
+    // own kernel, with equal parameters, averages the codes as its pooling does.
+    if (options.requant == kernels::RequantMode::xnnpack) requant.mode = kernels::RequantMode::float_multiplier;
+    else if (options.requant == kernels::RequantMode::tflite && !same_params)
+      fail(node, "TFLite's reference int8 MEAN with different input and output parameters is not implemented "
+                 "(--requant xnnpack computes what TFLite's runtime does)");
+  } else if (tflite_modes && !same_params) {
+    fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
+  }
   return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
     dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
       using T = decltype(t);
