@@ -330,14 +330,12 @@ Types infer_reduce_mean(const Graph&, const Node& node, const Types& in) {
 // com.microsoft QLinearReduceMean: data, data_scale, data_zero_point,
 // reduced_scale, reduced_zero_point; tinyq reads the mean over the spatial
 // axes of an NCHW tensor (axes [2, 3]).
-Types infer_qlinear_reduce_mean(const Graph&, const Node& node, const Types& in) {
+Types infer_qlinear_reduce_mean(const Graph& graph, const Node& node, const Types& in) {
   require_inputs(node, in, 5, 5);
   if (in[0].dtype != DType::u8 && in[0].dtype != DType::s8) fail(node, "expects u8 or s8 input");
-  if (in[0].shape.size() != 4 || node.attr_ints("axes") != std::vector<std::int64_t>{2, 3})
-    fail(node, "only the mean over axes [2, 3] of a 4-D tensor is supported");
-  Shape out{in[0].shape[0], in[0].shape[1]};
-  if (node.attr_int("keepdims", 1) != 0) out.insert(out.end(), {1, 1});
-  return {{in[4].dtype, out}};
+  auto out = infer_reduce_mean(graph, node, {in[0]});
+  out[0].dtype = in[4].dtype;
+  return out;
 }
 
 // com.microsoft QLinearSoftmax: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
