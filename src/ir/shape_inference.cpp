@@ -299,24 +299,6 @@ Types infer_qlinear_add(const Graph&, const Node& node, const Types& in) {
   return {{in[0].dtype, broadcast(node, in[0].shape, in[3].shape)}};
 }
 
-Types infer_qlinear_global_pool(const Graph& graph, const Node& node, const Types& in) {
-  require_inputs(node, in, 5, 5);
-  if (node.attr_int("channels_last", 0) != 0) fail(node, "channels_last=1 is not supported");
-  auto out = infer_global_pool(graph, node, {in[0]});
-  out[0].dtype = in[4].dtype;
-  return out;
-}
-
-// com.microsoft QLinearAveragePool: X, X_scale, X_zero_point, Y_scale, Y_zero_point.
-Types infer_qlinear_pool(const Graph& graph, const Node& node, const Types& in) {
-  require_inputs(node, in, 5, 5);
-  if (node.attr_int("channels_last", 0) != 0) fail(node, "channels_last=1 is not supported");
-  if (in[0].dtype != DType::u8 && in[0].dtype != DType::s8) fail(node, "expects u8 or s8 input");
-  auto out = infer_pool(graph, node, {in[0]});
-  out[0].dtype = in[4].dtype;
-  return out;
-}
-
 // ReduceMean (opset 13, axes as an attribute) over the spatial axes of an NCHW tensor.
 Types infer_reduce_mean(const Graph&, const Node& node, const Types& in) {
   require_inputs(node, in, 1, 1);
@@ -327,13 +309,15 @@ Types infer_reduce_mean(const Graph&, const Node& node, const Types& in) {
   return {{in[0].dtype, out}};
 }
 
-// com.microsoft QLinearReduceMean: data, data_scale, data_zero_point,
-// reduced_scale, reduced_zero_point; tinyq reads the mean over the spatial
-// axes of an NCHW tensor (axes [2, 3]).
-Types infer_qlinear_reduce_mean(const Graph& graph, const Node& node, const Types& in) {
+// The com.microsoft QLinear form of a float op on one tensor (X, X_scale,
+// X_zero_point, Y_scale, Y_zero_point): the float op's shape, Y's type.
+// QLinearGlobalAveragePool, QLinearAveragePool, QLinearReduceMean (axes [2, 3]).
+template <Types (*FloatInference)(const Graph&, const Node&, const Types&)>
+Types infer_qlinear_unary(const Graph& graph, const Node& node, const Types& in) {
   require_inputs(node, in, 5, 5);
-  if (in[0].dtype != DType::u8 && in[0].dtype != DType::s8) fail(node, "expects u8 or s8 input");
-  auto out = infer_reduce_mean(graph, node, {in[0]});
+  if (node.attr_int("channels_last", 0) != 0) fail(node, "channels_last=1 is not supported");
+  require_8bit(node, in[0].dtype, "X");
+  auto out = FloatInference(graph, node, {in[0]});
   out[0].dtype = in[4].dtype;
   return out;
 }
@@ -374,10 +358,10 @@ const std::map<std::string, InferFn>& registry() {
       {"QLinearConv", infer_qlinear_conv},
       {"QLinearMatMul", infer_qlinear_matmul},
       {"com.microsoft:QLinearAdd", infer_qlinear_add},
-      {"com.microsoft:QLinearGlobalAveragePool", infer_qlinear_global_pool},
+      {"com.microsoft:QLinearGlobalAveragePool", infer_qlinear_unary<infer_global_pool>},
       {"com.microsoft:QLinearSoftmax", infer_qlinear_softmax},
-      {"com.microsoft:QLinearAveragePool", infer_qlinear_pool},
-      {"com.microsoft:QLinearReduceMean", infer_qlinear_reduce_mean},
+      {"com.microsoft:QLinearAveragePool", infer_qlinear_unary<infer_pool>},
+      {"com.microsoft:QLinearReduceMean", infer_qlinear_unary<infer_reduce_mean>},
   };
   return table;
 }
