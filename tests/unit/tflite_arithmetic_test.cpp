@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/reference/gemmlowp_fixed_point.h"
 #include "kernels/reference/quantized.h"
 #include "kernels/requant.h"
 
@@ -117,6 +118,65 @@ TEST(TfliteArithmetic, SoftmaxWithTfliteTable) {
   EXPECT_EQ(y[1], -64);
   EXPECT_EQ(y[2], 0);  // equal inputs: 0.5 * 256 = 128 -> 0
   EXPECT_EQ(y[3], 0);
+}
+
+
+TEST(TfliteArithmetic, GemmlowpFixedPointFunctions) {
+  const double q31 = std::ldexp(1.0, 31);
+  // exp(0) is 1 (the largest Q0.31 value); exp(-1) = exp(-1/4)^2 exp(-1/2):
+  // -1 in Q5.26 is -2^26. The fourth-order polynomial on [-1/4, 0) is good to
+  // about (1/8)^5 / 120 = 2.5e-7, so within 1e-6 of exp(x) * 2^31.
+  EXPECT_EQ(gemmlowp::exp_on_negative_values(0, 5), INT32_MAX);
+  EXPECT_NEAR(gemmlowp::exp_on_negative_values(-(1 << 26), 5), std::exp(-1.0) * q31, 1e-6 * q31);
+  EXPECT_NEAR(gemmlowp::exp_on_negative_values(-(3 << 25), 5), std::exp(-1.5) * q31, 1e-6 * q31);
+  EXPECT_NEAR(gemmlowp::exp_on_negative_values(-(31 << 26), 5), std::exp(-31.0) * q31, 2);
+  // 1 / (1 + 1/2) = 2/3 (three Newton-Raphson steps: within a few units).
+  EXPECT_NEAR(gemmlowp::one_over_one_plus_x_for_x_in_0_1(1 << 30), 2.0 / 3.0 * q31, 8);
+  // Saturating shifts and rounding half sums.
+  EXPECT_EQ(gemmlowp::saturating_rounding_multiply_by_pot(1 << 28, 3), INT32_MAX);
+  EXPECT_EQ(gemmlowp::saturating_rounding_multiply_by_pot(-(1 << 28), 3), INT32_MIN);
+  EXPECT_EQ(gemmlowp::saturating_rounding_multiply_by_pot(-5, -1), -3);  // -2.5 -> -3
+  EXPECT_EQ(gemmlowp::rounding_half_sum(2, 3), 3);
+  EXPECT_EQ(gemmlowp::rounding_half_sum(-2, -3), -3);
+  // 1 / 2.5 (Q12.19): 2.5 = 1.25 * 2^1 -> 1 bit over unit, the Q0.31 result 0.8 (1/1.25).
+  int bits = 0;
+  EXPECT_NEAR(gemmlowp::reciprocal(static_cast<std::int32_t>(2.5 * (1 << 19)), 12, bits), 0.8 * q31, 8);
+  EXPECT_EQ(bits, 1);
+}
+
+TEST(TfliteArithmetic, ReferenceSoftmaxAsTfliteMicro) {
+  QSoftmaxParams p;
+  p.x_scale = 0.1f;
+  p.y_scale = 1.0f / 256.0f;
+  p.qmin = -128, p.qmax = 127, p.y_zp = -128;
+  set_reference_softmax(p, 1.0);
+  // beta * x_scale * 2^26 with x_scale = 0.1f = 0.100000001490116: 6710886.5 =
+  // 0.80000001192 * 2^23: M0 = round(0.80000001192 * 2^31) = 1717986944, left
+  // shift 23; diff_min = -floor(31 * 2^26 / 2^23) = -248.
+  EXPECT_EQ(p.beta_multiplier, 1717986944);
+  EXPECT_EQ(p.beta_left_shift, 23);
+  EXPECT_EQ(p.diff_min, -248);
+  // Ten equal inputs: each exp is 1 (Q0.31 max), rescaled to Q12.19 as 2^19;
+  // the sum 10 * 2^19 = 1.25 * 2^22: 3 bits over unit, reciprocal 0.8;
+  // 0.8 * (2^31 - 1) / 2^31 rounds to 1717986917, / 2^26 = 25.6 -> 26; 26 - 128 = -102.
+  std::vector<std::int8_t> x(10, 17), y(10);
+  qlinear_softmax<std::int8_t>(p, 10, x, y);
+  for (auto v : y) EXPECT_EQ(v, -102);
+  // TFLite Micro's own test (softmax_test.cc, 1-D int8): inputs 1..5 at scale
+  // 0.1; its float goldens 0.011656, 0.031685, 0.086129, 0.234122, 0.636409
+  // quantized to 1/256 steps are -125, -120, -106, -68, 35, which it accepts
+  // within one step.
+  const std::vector<std::int8_t> in{10, 20, 30, 40, 50};
+  std::vector<std::int8_t> out(5);
+  qlinear_softmax<std::int8_t>(p, 5, in, out);
+  const std::vector<int> golden{-125, -120, -106, -68, 35};
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(out[i], golden[i], 1) << i;
+  // An input more than 248 steps below the maximum contributes nothing: -128.
+  const std::vector<std::int8_t> far{127, -128};
+  std::vector<std::int8_t> far_out(2);
+  qlinear_softmax<std::int8_t>(p, 2, far, far_out);
+  EXPECT_EQ(far_out[1], -128);
+  EXPECT_EQ(far_out[0], 127);  // 256/256 saturates at the top code
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "kernels/reference/quantized.h"
 
+#include "core/error.h"
+#include "kernels/reference/gemmlowp_fixed_point.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -172,9 +175,57 @@ void qlinear_global_average_pool(std::int64_t batch_channels, std::int64_t plane
   }
 }
 
+void set_reference_softmax(QSoftmaxParams& p, double beta) {
+  // beta * x_scale as a Q5.26 multiplier, capped below 2^31 (TFLite: a larger
+  // one only makes every non-maximum input's exp round to 0).
+  const double real = std::min(beta * p.x_scale * static_cast<double>(1 << 26), static_cast<double>((std::int64_t{1} << 31) - 1));
+  int exponent = 0;
+  const double fraction = std::frexp(real, &exponent);
+  std::int64_t m = std::llround(fraction * static_cast<double>(std::int64_t{1} << 31));
+  if (m == (std::int64_t{1} << 31)) m /= 2, ++exponent;
+  if (exponent < 0 || exponent > 30)
+    throw Error("softmax input scale " + std::to_string(p.x_scale) + " is outside what TFLite's reference int8 softmax handles");
+  p.reference = true;
+  p.beta_multiplier = static_cast<std::int32_t>(m);
+  p.beta_left_shift = exponent;
+  // The most negative difference whose scaled value still fits Q5.26.
+  p.diff_min = -static_cast<std::int32_t>(std::floor(31.0 * static_cast<double>(std::int64_t{1} << 26) / static_cast<double>(std::int64_t{1} << exponent)));
+}
+
 template <typename T>
 void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const T> x, std::span<T> y) {
   const auto rows = static_cast<std::int64_t>(x.size()) / row;
+  if (p.reference) {
+    // The output is in units of 1/256 from the type's minimum (TFLite's int8
+    // softmax output: scale 1/256, zero point -128; checked when prepared).
+    constexpr int kDiffIntegerBits = 5, kSumIntegerBits = 12;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* in = x.data() + r * row;
+      T* out = y.data() + r * row;
+      std::int32_t max = in[0];
+      for (std::int64_t j = 1; j < row; ++j) max = std::max<std::int32_t>(max, in[j]);
+      auto exp_of = [&](std::int32_t diff) {  // exp(beta * x_scale * diff) in Q0.31
+        const std::int32_t scaled = saturating_rounding_doubling_high_mul(diff * (1 << p.beta_left_shift), p.beta_multiplier);
+        return gemmlowp::exp_on_negative_values(scaled, kDiffIntegerBits);
+      };
+      std::int32_t sum = 0;  // Q12.19
+      for (std::int64_t j = 0; j < row; ++j) {
+        const std::int32_t diff = static_cast<std::int32_t>(in[j]) - max;
+        if (diff >= p.diff_min) sum += gemmlowp::rescale(exp_of(diff), 0, kSumIntegerBits);
+      }
+      int bits_over_unit = 0;
+      const std::int32_t inverse = gemmlowp::reciprocal(sum, kSumIntegerBits, bits_over_unit);
+      const int exponent = bits_over_unit + 31 - 8;
+      for (std::int64_t j = 0; j < row; ++j) {
+        const std::int32_t diff = static_cast<std::int32_t>(in[j]) - max;
+        std::int32_t q = std::numeric_limits<T>::min();
+        if (diff >= p.diff_min)
+          q += rounding_divide_by_pot(saturating_rounding_doubling_high_mul(inverse, exp_of(diff)), exponent);
+        out[j] = static_cast<T>(saturate(q, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+      }
+    }
+    return;
+  }
   if (p.tflite) {
     // table[255 - d] = expf(-x_scale * d): indexed by 255 - max + x.
     float table[256];

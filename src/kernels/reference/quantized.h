@@ -89,8 +89,19 @@ void qlinear_global_average_pool(std::int64_t batch_channels, std::int64_t plane
 struct QSoftmaxParams {
   float x_scale = 1, y_scale = 1;
   std::int32_t x_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
-  bool tflite = false;
+  bool tflite = false;  // TFLite's runtime: a 256-entry float exp table (its optimized int8 kernel)
+  // TFLite's reference int8 kernel (what TFLite Micro runs): the input
+  // difference to the row maximum scaled to Q5.26 by beta_multiplier and
+  // beta_left_shift, gemmlowp's fixed-point exp, a Q12.19 sum, its
+  // reciprocal; differences below diff_min give 0. Set by set_reference_softmax().
+  bool reference = false;
+  std::int32_t beta_multiplier = 0, diff_min = 0;
+  int beta_left_shift = 0;
 };
+// TFLite's PreprocessSoftmaxScaling and CalculateInputRadius for Q5.26 input
+// differences (in double, as TFLite computes them). Throws Error when the
+// input scale is too small for the multiplier's left shift.
+void set_reference_softmax(QSoftmaxParams& p, double beta);
 template <typename T>
 void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const T> x, std::span<T> y);
 

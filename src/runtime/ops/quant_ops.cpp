@@ -263,7 +263,18 @@ PreparedOp prepare_qlinear_softmax(const ir::Graph& graph, const ir::Node& node,
   p.y_scale = constant_scales(graph, node, 3).at(0);
   p.y_zp = constant_zero_points(graph, node, 4).at(0);
   std::tie(p.qmin, p.qmax) = range_of(graph.value(node.outputs[0]).dtype);
-  p.tflite = options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack;
+  p.tflite = options.requant == kernels::RequantMode::xnnpack;
+  if (options.requant == kernels::RequantMode::tflite) {
+    // TFLite's reference int8 softmax (TFLite Micro's): its output is fixed
+    // at scale 1/256 from the type's minimum.
+    if (p.y_scale != 1.0f / 256.0f || p.y_zp != p.qmin)
+      fail(node, "TFLite's reference int8 softmax needs the output scale 1/256 and zero point " + std::to_string(p.qmin));
+    try {
+      kernels::set_reference_softmax(p, 1.0);
+    } catch (const Error& e) {
+      fail(node, e.what());
+    }
+  }
   const Shape& xs = graph.value(node.inputs[0]).shape;
   std::int64_t axis = node.attributes.count("axis") ? std::get<std::int64_t>(node.attributes.at("axis")) : -1;
   if (axis < 0) axis += static_cast<std::int64_t>(xs.size());
