@@ -95,7 +95,15 @@ json quantization_json(const ir::Graph& g, const ir::Node& n) {
             {"y_zero_point", constant_zero_points(g, n, in_::c_zero_point).at(0)},
             {"a_ratio", sa / sc}, {"b_ratio", sb / sc}, {"a_ratio_fixed", fixed_json(double(sa) / sc)}, {"b_ratio_fixed", fixed_json(double(sb) / sc)}};
   }
-  if (n.op_type == "QLinearGlobalAveragePool") {
+  if (n.op_type == "QLinearAveragePool") {
+    // Windows may be cut by the border: the divisor is the count of the
+    // window's in-bounds values, at most the window size given here.
+    const auto kernel = n.attr_ints("kernel_shape");
+    return {{"x_scale", constant_scales(g, n, 1).at(0)}, {"x_zero_point", constant_zero_points(g, n, 2).at(0)},
+            {"y_scale", constant_scales(g, n, 3).at(0)}, {"y_zero_point", constant_zero_points(g, n, 4).at(0)},
+            {"window", kernel.at(0) * kernel.at(1)}};
+  }
+  if (n.op_type == "QLinearGlobalAveragePool" || n.op_type == "QLinearReduceMean") {  // the mean over H x W
     const float sx = constant_scales(g, n, 1).at(0), sy = constant_scales(g, n, 3).at(0);
     const Shape& x = g.value(n.inputs[0]).shape;
     const std::int64_t plane = x[2] * x[3];
