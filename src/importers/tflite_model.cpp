@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "core/error.h"
 #include "importers/keras_layers.h"
@@ -498,9 +499,11 @@ class TfliteReader {
       case kAdd: {
         if (in.size() < 2) throw Error("expects two inputs");
         const auto* o = op.builtin_options_as_AddOptions();
-        const auto [sa, za] = activation_qparams(in[0]);
-        const auto [sb, zb] = activation_qparams(in[1]);
-        const auto [sc, zc] = activation_qparams(out);
+        // Plain variables, not structured bindings: clang 14 (the fuzz build) cannot capture those in a lambda.
+        ir::ValueId sa, za, sb, zb, sc, zc;
+        std::tie(sa, za) = activation_qparams(in[0]);
+        std::tie(sb, zb) = activation_qparams(in[1]);
+        std::tie(sc, zc) = activation_qparams(out);
         return with_activation(o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE, out, name, [&](const std::string& n) {
           return add_contrib("QLinearAdd", {value(in[0]), sa, za, value(in[1]), sb, zb, sc, zc}, {}, n);
         });
@@ -513,8 +516,9 @@ class TfliteReader {
         const ir::ValueId x = value(in[0]);
         const Shape xs = ir_shape(x);
         if (xs.size() != 4) throw Error("expects a 4-D input");
-        const auto [sx, zx] = activation_qparams(in[0]);
-        const auto [sy, zy] = activation_qparams(out);
+        ir::ValueId sx, zx, sy, zy;  // not structured bindings: captured below (see ADD)
+        std::tie(sx, zx) = activation_qparams(in[0]);
+        std::tie(sy, zy) = activation_qparams(out);
         return with_activation(o->fused_activation_function(), out, name, [&](const std::string& n) {
           // The whole plane in one window: a global average.
           if (builtin == kAveragePool2d && o->filter_height() == xs[2] && o->filter_width() == xs[3] && o->padding() == fb::Padding_VALID)
