@@ -179,5 +179,28 @@ TEST(TfliteArithmetic, ReferenceSoftmaxAsTfliteMicro) {
   EXPECT_EQ(far_out[0], 127);  // 256/256 saturates at the top code
 }
 
+
+TEST(TfliteArithmetic, ReferenceMeanRescalesThenDivides) {
+  // Equal scales (multiplier 1: M0 = 2^30, exact): [1, 2, 4] with zero point
+  // -128: sum of x - zp = 391, 391 / 3 = 130.3 -> 130, + (-128) = 2.
+  std::vector<std::int8_t> y(1);
+  tflite_reference_mean<std::int8_t>(1, 3, std::vector<std::int8_t>{1, 2, 4}, -128, to_fixed_multiplier(1.0), -128, y);
+  EXPECT_EQ(y[0], 2);
+  // A tie is broken away from zero on x - zp, not on the codes: [0, 1] with
+  // zero point -128: 257 / 2 = 128.5 -> 129, - 128 = 1 (the codes' mean 0.5 -> 1 too);
+  // [-1, 0] with zero point 0: -1 / 2 = -0.5 -> -1.
+  tflite_reference_mean<std::int8_t>(1, 2, std::vector<std::int8_t>{0, 1}, -128, to_fixed_multiplier(1.0), -128, y);
+  EXPECT_EQ(y[0], 1);
+  tflite_reference_mean<std::int8_t>(1, 2, std::vector<std::int8_t>{-1, 0}, 0, to_fixed_multiplier(1.0), 0, y);
+  EXPECT_EQ(y[0], -1);
+  // Output scale twice the input's (multiplier 0.5): [3, 4] -> 7 * 0.5 = 3.5,
+  // rounded up by the doubling high multiply to 4, then 4 / 2 = 2.
+  tflite_reference_mean<std::int8_t>(1, 2, std::vector<std::int8_t>{3, 4}, 0, to_fixed_multiplier(0.5), 0, y);
+  EXPECT_EQ(y[0], 2);
+  // Multiplier 3 (output scale a third of the input's) saturates: [100, 100] -> 600 / 2 = 300 -> 127.
+  tflite_reference_mean<std::int8_t>(1, 2, std::vector<std::int8_t>{100, 100}, 0, to_fixed_multiplier(3.0), 0, y);
+  EXPECT_EQ(y[0], 127);
+}
+
 }  // namespace
 }  // namespace tinyq::kernels

@@ -193,6 +193,19 @@ void set_reference_softmax(QSoftmaxParams& p, double beta) {
 }
 
 template <typename T>
+void tflite_reference_mean(std::int64_t batch_channels, std::int64_t plane, std::span<const T> x, std::int32_t x_zp,
+                           const FixedMultiplier& multiplier, std::int32_t y_zp, std::span<T> y) {
+  const auto count = static_cast<std::int32_t>(plane);
+  for (std::int64_t i = 0; i < batch_channels; ++i) {
+    std::int32_t acc = 0;
+    for (std::int64_t j = 0; j < plane; ++j) acc += static_cast<std::int32_t>(x[i * plane + j]) - x_zp;
+    acc = multiply_by_quantized_multiplier(acc, multiplier);
+    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+    y[i] = static_cast<T>(saturate(acc + y_zp, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()));
+  }
+}
+
+template <typename T>
 void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const T> x, std::span<T> y) {
   const auto rows = static_cast<std::int64_t>(x.size()) / row;
   if (p.reference) {
@@ -337,6 +350,8 @@ TINYQ_CONV(std::int8_t, std::int8_t)
                                                const Requantizer&, std::span<T>);                                      \
   template void max_pool2d_quantized<T>(const Pool2DParams&, std::span<const T>, std::span<T>);                      \
   template void qlinear_average_pool2d<T>(const QAveragePoolParams&, std::span<const T>, std::span<T>);              \
+  template void tflite_reference_mean<T>(std::int64_t, std::int64_t, std::span<const T>, std::int32_t,                \
+                                         const FixedMultiplier&, std::int32_t, std::span<T>);                            \
   template void qlinear_softmax<T>(const QSoftmaxParams&, std::int64_t, std::span<const T>, std::span<T>);
 TINYQ_8BIT(std::uint8_t)
 TINYQ_8BIT(std::int8_t)

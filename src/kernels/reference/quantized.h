@@ -105,6 +105,14 @@ void set_reference_softmax(QSoftmaxParams& p, double beta);
 template <typename T>
 void qlinear_softmax(const QSoftmaxParams& p, std::int64_t row, std::span<const T> x, std::span<T> y);
 
+// TFLite's reference int8 MEAN over height and width with keep_dims (what
+// TFLite Micro runs): the sum of (x - x_zp) times the multiplier x_scale / y_scale
+// (MultiplyByQuantizedMultiplier, gemmlowp's two roundings), divided by the
+// count with ties away from zero, plus y_zp, saturated.
+template <typename T>
+void tflite_reference_mean(std::int64_t batch_channels, std::int64_t plane, std::span<const T> x, std::int32_t x_zp,
+                           const FixedMultiplier& multiplier, std::int32_t y_zp, std::span<T> y);
+
 // MaxPool on quantized values: the maximum of integers is the maximum of the
 // values they stand for (positive scale), so no requantization is involved.
 template <typename T>

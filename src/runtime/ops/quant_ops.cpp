@@ -305,11 +305,25 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir:
   if (node.op_type == "QLinearReduceMean") {
     // TFLite's int8 MEAN: its runtime hands it to XNNPACK, which rescales the
     // sum in fp32 (the float rule, ties to even) whatever the parameters; its
-    // own kernel, with equal parameters, averages the codes as its pooling does.
+    // reference kernel (TFLite Micro's) rescales the sum of x - x_zp with a
+    // fixed-point multiplier and then divides by the count.
     if (options.requant == kernels::RequantMode::xnnpack) requant.mode = kernels::RequantMode::float_multiplier;
-    else if (options.requant == kernels::RequantMode::tflite && !same_params)
-      fail(node, "TFLite's reference int8 MEAN with different input and output parameters is not implemented "
-                 "(--requant xnnpack computes what TFLite's runtime does)");
+    if (options.requant == kernels::RequantMode::tflite) {
+      if (node.attr_int("keepdims", 1) == 0)
+        fail(node, "TFLite's reference int8 MEAN without keep_dims is not implemented (--requant xnnpack computes what TFLite's runtime does)");
+      kernels::FixedMultiplier m;
+      try {
+        m = kernels::to_fixed_multiplier(static_cast<double>(x_scale) / static_cast<double>(y_scale));
+      } catch (const Error& e) {
+        fail(node, e.what());
+      }
+      return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
+        dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
+          using T = decltype(t);
+          kernels::tflite_reference_mean<T>(xs[1] * in[0]->shape()[0], plane, in[0]->data<T>(), x_zp, m, y_zp, out[0].data<T>());
+        });
+      };
+    }
   } else if (tflite_modes && !same_params) {
     fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
   }
