@@ -148,6 +148,9 @@ try {
   await page.waitForTimeout(1000);
   await page.screenshot({ path: path.join(work, 'playground.png'), fullPage: true });
   console.log(`screenshot: ${path.join(work, 'playground.png')}`);
+  await afterEdit(() => page.click('#reset-edits'));
+  const reset = await accuracy();
+  check(reset === a8, `undoing every layer edit gives the 8-bit accuracy back (${reset}%)`);
   check(pageErrors.length === 0, `no script errors on the page${pageErrors.length ? ': ' + pageErrors.join('; ') : ''}`);
 } finally {
   await browser.close();

@@ -93,6 +93,8 @@ function GlobalControls({ state, edit }) {
     <label><input type="checkbox" id="global-reduce-range" checked=${s.reduce_range} onChange=${(e) => set('reduce_range', e.target.checked)}/> 7-bit activations (reduce range)</label>
     <label><input type="checkbox" id="global-symmetric" checked=${s.symmetric} onChange=${(e) => set('symmetric', e.target.checked)}/> symmetric activations</label>
     <label>requantization <select id="global-requant" value=${s.requant} onChange=${(e) => set('requant', e.target.value)}><option value="float">float (ONNX Runtime)</option><option value="fixed">fixed-point multiplier + shift</option></select></label>
+    <button id="reset-edits" onClick=${() => edit({ overrides: { layers: {}, tensors: {} } })}
+      disabled=${!Object.keys(state.overrides.layers || {}).length && !Object.keys(state.overrides.tensors || {}).length}>undo every layer edit</button>
     <label>evaluation images <select id="global-eval-count" value=${s.eval_count} onChange=${(e) => set('eval_count', Number(e.target.value))}>${[200, 500, 1000, 2000, 5000, 10000].map((n) => html`<option value=${n}>${n}</option>`)}</select></label>
   </section>`;
 }
@@ -108,14 +110,18 @@ function LayerControls({ state, layer, edit }) {
     edit({ overrides: { layers, tensors: state.overrides.tensors || {} } });
   };
   const bits = o.activation_bits ?? 8;
+  // A layer kept in float has no quantization of its own: its output is
+  // quantized by its readers with the scheme's settings.
+  const off = !!o.keep_float;
   return html`<div class="controls" id="layer-controls">
-    <label>bits (weights and output) <select id="layer-bits" value=${bits} onChange=${(e) => { const b = Number(e.target.value); change({ activation_bits: b === 8 ? undefined : b, weight_bits: stats.weight_sqnr_db === null || b === 8 ? undefined : b }); }}>
+    ${off && html`<div class="muted">kept in float: bits, method and range do not apply (its readers quantize its output with the scheme's settings)</div>`}
+    <label>bits (weights and output) <select id="layer-bits" disabled=${off} value=${bits} onChange=${(e) => { const b = Number(e.target.value); change({ activation_bits: b === 8 ? undefined : b, weight_bits: stats.weight_sqnr_db === null || b === 8 ? undefined : b }); }}>
       ${[8, 7, 6, 5, 4, 3, 2].map((b) => html`<option value=${b}>${b}</option>`)}</select></label>
-    <label>method <select id="layer-method" value=${o.method || ''} onChange=${(e) => change({ method: e.target.value || undefined })}>
+    <label>method <select id="layer-method" disabled=${off} value=${o.method || ''} onChange=${(e) => change({ method: e.target.value || undefined })}>
       <option value="">(scheme: ${state.settings.method})</option>${METHODS.map((m) => html`<option>${m}</option>`)}</select></label>
-    <label>range × <input id="layer-range-scale" type="range" min="0.1" max="2" step="0.05" value=${o.range_scale ?? 1}
+    <label>range × <input id="layer-range-scale" disabled=${off} type="range" min="0.1" max="2" step="0.05" value=${o.range_scale ?? 1}
       onChange=${(e) => change({ range_scale: Number(e.target.value) === 1 ? undefined : Number(e.target.value) })}/> ${fmt(o.range_scale ?? 1, 2)}</label>
-    ${stats && stats.weight_sqnr_db !== null && html`<label>per-channel <select id="layer-per-channel" value=${o.per_channel === undefined ? '' : String(o.per_channel)}
+    ${stats && stats.weight_sqnr_db !== null && html`<label>per-channel <select id="layer-per-channel" disabled=${off} value=${o.per_channel === undefined ? '' : String(o.per_channel)}
       onChange=${(e) => change({ per_channel: e.target.value === '' ? undefined : e.target.value === 'true' })}>
       <option value="">(scheme)</option><option value="true">on</option><option value="false">off</option></select></label>`}
     <label><input type="checkbox" id="layer-keep-float" checked=${!!o.keep_float} onChange=${(e) => change({ keep_float: e.target.checked || undefined })}/> keep in float</label>
