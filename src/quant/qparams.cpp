@@ -93,6 +93,18 @@ Tensor quantize_weight(const Tensor& weight, const QuantParams& params) {
   return q;
 }
 
+Tensor dequantize_weight(const Tensor& quantized, const QuantParams& params) {
+  Tensor w(DType::f32, quantized.shape());
+  const auto out = w.data<float>();
+  const std::size_t per = out.size() / params.scales.size();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t c = i / per;
+    const std::int32_t q = params.dtype == DType::u8 ? quantized.data<std::uint8_t>()[i] : quantized.data<std::int8_t>()[i];
+    out[i] = params.scales[c] * static_cast<float>(q - params.zero_points[c]);
+  }
+  return w;
+}
+
 Tensor quantize_bias(const Tensor& bias, float x_scale, const std::vector<float>& w_scales) {
   const auto b = bias.data<float>();
   Tensor q(DType::s32, bias.shape());

@@ -42,6 +42,8 @@ QuantParams params_for_range(Range range, DType dtype, IntRange ints, bool symme
 // Weight quantization of a float tensor with output channels on axis 0.
 QuantParams weight_params(const Tensor& weight, DType dtype, bool per_channel, bool reduce_range, int bits = 8);
 Tensor quantize_weight(const Tensor& weight, const QuantParams& params);
+// The f32 values quantized weights stand for: scale[c] * (q - zero_point[c]), channels on axis 0.
+Tensor dequantize_weight(const Tensor& quantized, const QuantParams& params);
 // int32 bias with scale x_scale * w_scale[c] (computed in float, as stored in the file).
 Tensor quantize_bias(const Tensor& bias, float x_scale, const std::vector<float>& w_scales);
 

@@ -196,28 +196,19 @@ json layer_detail(const Session& session, const Snapshot& s, const std::string& 
   j["histogram"] = histogram_json(session.float_tap(l.output), out);
   if (l.weight) {
     j["weight_scales"] = l.weight->scales;
-    const auto& g = session.calibration().prepared;
-    for (const auto& n : g.nodes()) {
-      if (n.name != name) continue;
-      const Tensor& w = g.initializer(n.inputs[1]);
-      const Tensor wq = quant::quantize_weight(w, *l.weight);
-      const std::size_t rows = static_cast<std::size_t>(w.shape()[0]), cols = w.element_count() / rows;
-      json fl = json::array(), dq = json::array(), err = json::array();
-      for (std::size_t r = 0; r < rows; ++r) {
-        json a = json::array(), b = json::array(), c = json::array();
-        const std::size_t ch = l.weight->scales.size() > 1 ? r : 0;
-        for (std::size_t k = 0; k < cols; ++k) {
-          const std::size_t i = r * cols + k;
-          const std::int32_t code = wq.dtype() == DType::u8 ? wq.data<std::uint8_t>()[i] : wq.data<std::int8_t>()[i];
-          const float d = l.weight->scales[ch] * static_cast<float>(code - l.weight->zero_points[ch]);
-          a.push_back(w.data<float>()[i]);
-          b.push_back(d);
-          c.push_back(d - w.data<float>()[i]);
-        }
-        fl.push_back(a), dq.push_back(b), err.push_back(c);
+    const Tensor& w = session.float_weights(name);
+    const Tensor dq = quant::dequantize_weight(quant::quantize_weight(w, *l.weight), *l.weight);
+    const std::size_t rows = static_cast<std::size_t>(w.shape()[0]), cols = w.element_count() / rows;
+    json fl = json::array(), dql = json::array(), err = json::array();
+    for (std::size_t r = 0; r < rows; ++r) {
+      json a = json::array(), b = json::array(), c = json::array();
+      for (std::size_t i = r * cols; i < (r + 1) * cols; ++i) {
+        const float x = w.data<float>()[i], d = dq.data<float>()[i];
+        a.push_back(x), b.push_back(d), c.push_back(d - x);
       }
-      j["weights"] = {{"shape", w.shape()}, {"float", fl}, {"dequantized", dq}, {"error", err}};
+      fl.push_back(a), dql.push_back(b), err.push_back(c);
     }
+    j["weights"] = {{"shape", w.shape()}, {"float", fl}, {"dequantized", dql}, {"error", err}};
   }
   return j;
 }

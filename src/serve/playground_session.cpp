@@ -41,17 +41,6 @@ float dequantize_code(const Tensor& q, std::size_t i, const quant::QuantParams& 
   return static_cast<float>(v - p.zero_points[0]) * p.scales[0];
 }
 
-// Rows [begin, begin + count) of a batch-major f32 tensor.
-Tensor rows(const Tensor& t, std::size_t begin, std::size_t count) {
-  Shape shape = t.shape();
-  const std::size_t per = t.element_count() / static_cast<std::size_t>(shape[0]);
-  shape[0] = static_cast<std::int64_t>(count);
-  Tensor out(DType::f32, shape);
-  const auto src = t.data<float>().subspan(begin * per, count * per);
-  std::copy(src.begin(), src.end(), out.data<float>().begin());
-  return out;
-}
-
 }  // namespace
 
 double sqnr_db(double signal, double noise) {
@@ -105,14 +94,9 @@ const Session::EvalSet& Session::eval_set(std::size_t count) const {
   if (!slot) {
     auto set = std::make_unique<EvalSet>();
     set->indices = eval::stratified_indices(test_.labels, count, 0);
-    const auto images = eval::select_images(test_, set->indices);
-    set->images = eval::image_batch_f32(images, 0, images.size());
-    set->labels = images.labels;
-    eval::PredictOptions po;
-    po.threads = threads_;
-    po.batch = 125;
-    set->float_predictions = argmax_rows(eval::predict(*float_executor_, images, po));
-    set->float_accuracy = accuracy_percent(set->float_predictions, set->labels);
+    set->images = eval::select_images(test_, set->indices);
+    set->float_predictions = argmax_rows(eval::predict(*float_executor_, set->images, predict_options()));
+    set->float_accuracy = accuracy_percent(set->float_predictions, set->images.labels);
     slot = std::move(set);
   }
   return *slot;
@@ -121,6 +105,21 @@ const Session::EvalSet& Session::eval_set(std::size_t count) const {
 const std::vector<std::int64_t>& Session::eval_indices(std::size_t count) const { return eval_set(count).indices; }
 const std::vector<std::uint8_t>& Session::float_predictions(std::size_t count) const { return eval_set(count).float_predictions; }
 double Session::float_accuracy(std::size_t count) const { return eval_set(count).float_accuracy; }
+
+// Batches of 125 images over every thread (8 batches for the default 1,000 images on 2 cores).
+eval::PredictOptions Session::predict_options() const {
+  eval::PredictOptions po;
+  po.threads = threads_;
+  po.batch = 125;
+  return po;
+}
+
+const Tensor& Session::float_weights(const std::string& layer) const {
+  const auto& g = calibration_.prepared;
+  for (const auto& n : g.nodes())
+    if (n.name == layer && n.inputs.size() > 1 && g.is_initializer(n.inputs[1])) return g.initializer(n.inputs[1]);
+  throw Error("layer '" + layer + "' has no weights");
+}
 
 const Tensor& Session::float_tap(const std::string& name) const {
   auto it = float_taps_.find(name);
@@ -196,16 +195,8 @@ std::shared_ptr<Snapshot> Session::make(const Settings& settings, const quant::O
   s->build_ms = ms_since(t);
 
   t = Clock::now();
-  // Batches of 125 images spread over the threads; results in image order.
-  const std::size_t n = set.indices.size(), batch = 125, batches = (n + batch - 1) / batch;
-  s->predictions.resize(n);
-  parallel_for(batches, threads_, [&](std::size_t b) {
-    const std::size_t begin = b * batch, count = std::min(batch, n - begin);
-    const auto scores = s->executor->run({rows(set.images, begin, count)})[0];
-    const auto p = argmax_rows(scores);
-    std::copy(p.begin(), p.end(), s->predictions.begin() + static_cast<std::ptrdiff_t>(begin));
-  });
-  s->accuracy = accuracy_percent(s->predictions, set.labels);
+  s->predictions = argmax_rows(eval::predict(*s->executor, set.images, predict_options()));
+  s->accuracy = accuracy_percent(s->predictions, set.images.labels);
   s->evaluate_ms = ms_since(t);
   if (with_stats) {
     t = Clock::now();
@@ -264,23 +255,15 @@ void Session::compute_stats(Snapshot& s) const {
     st.sqnr_accumulated_db = sqnr_db(signal, noise);
     st.cosine = signal > 0 && qq > 0 ? dot / std::sqrt(signal * qq) : (signal == qq ? 1.0 : 0.0);
     if (l.weight) {
-      const auto& g = calibration_.prepared;
-      for (const auto& n : g.nodes())
-        if (n.name == l.node) {
-          const Tensor& w = g.initializer(n.inputs[1]);
-          const Tensor wq = quant::quantize_weight(w, *l.weight);
-          const std::size_t per = w.element_count() / l.weight->scales.size();
-          double ws = 0, wn = 0;
-          for (std::size_t i = 0; i < w.element_count(); ++i) {
-            const std::size_t c = i / per;
-            const std::int32_t code = wq.dtype() == DType::u8 ? wq.data<std::uint8_t>()[i] : wq.data<std::int8_t>()[i];
-            const double d = static_cast<double>(l.weight->scales[c]) * (code - l.weight->zero_points[c]);
-            const double x = w.data<float>()[i];
-            ws += x * x;
-            wn += (x - d) * (x - d);
-          }
-          st.weight_sqnr_db = sqnr_db(ws, wn);
-        }
+      const auto w = float_weights(l.node).data<float>();
+      const Tensor dq = quant::dequantize_weight(quant::quantize_weight(float_weights(l.node), *l.weight), *l.weight);
+      double ws = 0, wn = 0;
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        const double x = w[i], e = x - dq.data<float>()[i];
+        ws += x * x;
+        wn += e * e;
+      }
+      st.weight_sqnr_db = sqnr_db(ws, wn);
     }
   });
 }

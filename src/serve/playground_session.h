@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "eval/cifar10.h"
+#include "eval/evaluate.h"
 #include "kernels/requant.h"
 #include "quant/quantizer.h"
 #include "runtime/executor.h"
@@ -93,6 +94,8 @@ class Session {
   const std::vector<std::string>& class_names() const { return class_names_; }
   // The float model's tensor on the statistics images (prepared graph names).
   const Tensor& float_tap(const std::string& name) const;
+  // A Conv layer's float weights (prepared graph: BatchNorm folded).
+  const Tensor& float_weights(const std::string& layer) const;
   std::size_t stats_image_count() const { return stats_indices_.size(); }
   // One test image as the model's f32 input [1, 3, 32, 32].
   Tensor test_image(std::int64_t index) const;
@@ -109,11 +112,12 @@ class Session {
  private:
   struct EvalSet {
     std::vector<std::int64_t> indices;
-    Tensor images;  // f32 [N, 3, 32, 32]
-    std::vector<std::uint8_t> labels, float_predictions;
+    eval::LabeledImages images;
+    std::vector<std::uint8_t> float_predictions;
     double float_accuracy = 0;
   };
   const EvalSet& eval_set(std::size_t count) const;
+  eval::PredictOptions predict_options() const;
   std::shared_ptr<Snapshot> make(const Settings& settings, const quant::Overrides& overrides, bool with_stats) const;
   void compute_stats(Snapshot& s) const;
 
