@@ -183,11 +183,16 @@ class TfliteReader {
     return add_constant(name + "/scale", Tensor::from<float>({}, std::vector<float>{scale}));
   }
 
-  ir::ValueId zero_point_constant(const std::string& name, std::int64_t zero_point, DType type) {
+  // An 8-bit scalar constant (zero points, clamp bounds) of the tensor's own type.
+  ir::ValueId integer_constant(const std::string& name, std::int64_t value, DType type) {
     Tensor t(type, {});
-    if (type == DType::s8) t.data<std::int8_t>()[0] = static_cast<std::int8_t>(zero_point);
-    else t.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(zero_point);
-    return add_constant(name + "/zero_point", std::move(t));
+    if (type == DType::s8) t.data<std::int8_t>()[0] = static_cast<std::int8_t>(value);
+    else t.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(value);
+    return add_constant(name, std::move(t));
+  }
+
+  ir::ValueId zero_point_constant(const std::string& name, std::int64_t zero_point, DType type) {
+    return integer_constant(name + "/zero_point", zero_point, type);
   }
 
   // A quantized activation's (scale, zero point) as graph constants.
@@ -225,13 +230,8 @@ class TfliteReader {
     if (!bounds) return build(name);
     const ir::ValueId y = build(name + "/before_activation");
     const DType t = dtype_of(output);
-    auto scalar = [&](const std::string& n, std::int64_t v) {
-      Tensor c(t, {});
-      if (t == DType::s8) c.data<std::int8_t>()[0] = static_cast<std::int8_t>(v);
-      else c.data<std::uint8_t>()[0] = static_cast<std::uint8_t>(v);
-      return add_constant(n, std::move(c));
-    };
-    return add("Clip", {y, scalar(name + "/activation_min", bounds->first), scalar(name + "/activation_max", bounds->second)}, {}, name);
+    return add("Clip", {y, integer_constant(name + "/activation_min", bounds->first, t), integer_constant(name + "/activation_max", bounds->second, t)},
+               {}, name);
   }
 
   // TFLite runs these int8 ops on the stored integers, so input and output must share scale and zero point.
