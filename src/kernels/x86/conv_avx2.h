@@ -46,16 +46,11 @@ PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float>
 // p: the full geometry (batch, sizes); x: NCHW input; y: NCHW output.
 void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y);
 
-// Quantized convolution (QLinearConv), group 1, any of u8/s8 activations and
-// weights. weights: (w - w_zp) as int16, [panels][tap pairs][4][2].
-struct PackedConvQ {
-  Conv2DParams geometry;
-  std::vector<std::int64_t> tap_offsets;  // as in PackedConvF32
-  std::int64_t out_channels = 0, taps = 0, tap_pairs = 0;
-  std::vector<std::int16_t> weights;
+// The per-output-channel epilogue of an integer convolution: the int32 bias
+// the accumulators start from and the requantization to 8 bits, one entry per
+// (padded) output channel.
+struct ConvRequant {
   std::vector<std::int32_t> bias;
-  std::int32_t x_zero_point = 0;
-  // Requantization, one entry per (padded) output channel.
   kernels::RequantMode mode = kernels::RequantMode::float_multiplier;
   std::vector<float> multipliers;
   std::vector<std::int32_t> m0, shift;
@@ -64,6 +59,22 @@ struct PackedConvQ {
   // could leave the int32 range: the fixed-point epilogue then runs the
   // scalar reference rule (64-bit) instead of the vector one.
   bool fixed_fits_int32 = true;
+};
+// weight_abs_sums[oc]: the sum of |w - w_zp| over the channel's taps, which
+// bounds its accumulator (with |x - x_zp| <= 255); throws Error when a channel
+// could overflow 32 bits.
+ConvRequant make_conv_requant(std::int64_t padded_channels, std::span<const std::int32_t> bias,
+                              std::span<const std::int64_t> weight_abs_sums, const Requantizer& requantizer);
+
+// Quantized convolution (QLinearConv), group 1, any of u8/s8 activations and
+// weights. weights: (w - w_zp) as int16, [panels][tap pairs][4][2].
+struct PackedConvQ {
+  Conv2DParams geometry;
+  std::vector<std::int64_t> tap_offsets;  // as in PackedConvF32
+  std::int64_t out_channels = 0, taps = 0, tap_pairs = 0;
+  std::vector<std::int16_t> weights;
+  std::int32_t x_zero_point = 0;
+  ConvRequant requant;
 };
 template <typename TW>
 PackedConvQ pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,

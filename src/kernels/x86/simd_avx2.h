@@ -1,9 +1,11 @@
 #pragma once
-// Small AVX2 helpers shared by the x86-avx2 kernels. Include only from files
-// compiled with -mavx2.
+// Small AVX2 helpers shared by the x86 kernels. Include only from files
+// compiled with at least -mavx2. Internal linkage for the reason
+// conv_layout.h gives (files with different ISA flags include this).
 #include <immintrin.h>
 
 namespace tinyq::kernels::x86 {
+namespace {  // NOLINT: internal linkage per ISA-specific translation unit
 
 // Arithmetic right shift of four int64 lanes by `shift` (AVX2 has none before
 // AVX-512): flip the sign bit, shift logically, subtract the shifted sign bit.
@@ -22,4 +24,5 @@ inline __m256i multiply_round_shift(__m256i a, __m256i m, __m256i round, __m128i
   return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b10101010);
 }
 
+}  // namespace
 }  // namespace tinyq::kernels::x86

@@ -1,0 +1,154 @@
+#pragma once
+// The padded-image layout shared by the x86 convolution kernels (conv_avx2,
+// conv_avx512_vnni): phase planes, tap offsets, blocks of output positions.
+// Plain C++, no intrinsics.
+//
+// Everything here has internal linkage on purpose: each kernel file is
+// compiled with its own ISA flags, and an inline function with external
+// linkage compiled in an AVX-512 file could be the copy the linker keeps for
+// the AVX2 file too, which would then fault on a CPU without AVX-512.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/reference/conv.h"
+
+namespace tinyq::kernels::x86 {
+namespace {  // NOLINT: internal linkage per ISA-specific translation unit (see above)
+
+constexpr std::int64_t kSlack = 16;  // extra zero columns so a row's last block may read past its end
+
+std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
+// Ceiling division for any sign of the numerator (positive divisor).
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// Per-thread scratch for the padded image: grows to the largest layer once.
+template <typename T>
+T* scratch(std::size_t count) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < count) buffer.assign(count, T{0});
+  return buffer.data();
+}
+
+// The zero-bordered copy of one image, split into stride_h x stride_w phase
+// planes: plane (a, b) holds padded rows a, a + sH, ... and columns b, b + sW,
+// ... So for every stride, tap (kh, kw) of outputs (oh, ow .. ow + 15) is one
+// contiguous run in one plane: no im2col. Plane (a, b) of channel unit u is
+// plane number (u * sH + a) * sW + b; each plane is rows x cols elements.
+struct PaddedShape {
+  std::int64_t stride_h, stride_w, rows, cols;
+  std::int64_t plane() const { return rows * cols; }
+};
+PaddedShape padded_shape(const Conv2DParams& p) {
+  return {p.stride_h, p.stride_w, p.out_h + ceil_div((p.kernel_h - 1) * p.dilation_h, p.stride_h),
+          p.out_w + ceil_div((p.kernel_w - 1) * p.dilation_w, p.stride_w) + kSlack};
+}
+
+// Elements to allocate for `units` channel units of G interleaved channels:
+// one extra row, because the second half of a block that pairs two output
+// rows reads one row past the last plane when out_h is odd (and discards it).
+std::size_t padded_elements(const PaddedShape& s, std::int64_t units, int G) {
+  return static_cast<std::size_t>((units * s.stride_h * s.stride_w * s.plane() + s.cols) * G);
+}
+
+// Offset (in positions) of tap (unit, kh, kw) from the output position's own
+// offset oh * cols + ow, for every tap in (unit, kh, kw) order.
+std::vector<std::int64_t> tap_offsets(const Conv2DParams& p, const PaddedShape& s, std::int64_t units) {
+  std::vector<std::int64_t> offsets;
+  offsets.reserve(static_cast<std::size_t>(units * p.kernel_h * p.kernel_w));
+  for (std::int64_t u = 0; u < units; ++u)
+    for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
+      for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
+        const std::int64_t fr = kh * p.dilation_h, fc = kw * p.dilation_w;
+        const std::int64_t plane = (u * s.stride_h + fr % s.stride_h) * s.stride_w + fc % s.stride_w;
+        offsets.push_back(plane * s.plane() + (fr / s.stride_h) * s.cols + fc / s.stride_w);
+      }
+  return offsets;
+}
+
+// Whether some tap reads phase plane (a, b).
+bool phase_is_read(const Conv2DParams& p, std::int64_t a, std::int64_t b) {
+  bool row = false, col = false;
+  for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) row = row || (kh * p.dilation_h) % p.stride_h == a;
+  for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) col = col || (kw * p.dilation_w) % p.stride_w == b;
+  return row && col;
+}
+
+bool same_sizes(const Conv2DParams& a, const Conv2DParams& b) {
+  return a.in_h == b.in_h && a.in_w == b.in_w && a.out_h == b.out_h && a.out_w == b.out_w;
+}
+
+// The tap offsets precomputed at pack time when the run's sizes are the
+// packed ones (the usual case); otherwise computed into `local`.
+template <typename Packed>
+const std::vector<std::int64_t>& offsets_for(const Conv2DParams& p, const PaddedShape& s, std::int64_t units, const Packed& packed,
+                                             std::vector<std::int64_t>& local) {
+  if (!packed.tap_offsets.empty() && same_sizes(p, packed.geometry)) return packed.tap_offsets;
+  local = tap_offsets(p, s, units);
+  return local;
+}
+
+bool sizes_known(const Conv2DParams& g) { return g.in_h > 0 && g.in_w > 0 && g.out_h > 0 && g.out_w > 0; }
+
+// Fills the phase planes of `units` channel units (G channels interleaved per
+// position) from value(channel, ih, iw) inside the image, `border` outside.
+template <typename Out, int G, typename Value>
+void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s, Out* dst, Out border, Value value) {
+  for (std::int64_t u = 0; u < units; ++u)
+    for (std::int64_t a = 0; a < s.stride_h; ++a)
+      for (std::int64_t b = 0; b < s.stride_w; ++b) {
+        if (!phase_is_read(p, a, b)) continue;  // e.g. 3 of the 4 planes of a 1x1 stride-2 conv
+        Out* plane = dst + ((u * s.stride_h + a) * s.stride_w + b) * s.plane() * G;
+        // Columns c with 0 <= c * sW + b - pad_left < in_w.
+        const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(p.pad_left - b, s.stride_w), 0, s.cols);
+        const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(p.in_w + p.pad_left - b, s.stride_w), lo, s.cols);
+        for (std::int64_t r = 0; r < s.rows; ++r) {
+          Out* row = plane + r * s.cols * G;
+          const std::int64_t ih = r * s.stride_h + a - p.pad_top;
+          if (ih < 0 || ih >= p.in_h) {
+            std::fill(row, row + s.cols * G, border);
+            continue;
+          }
+          std::fill(row, row + lo * G, border);
+          for (std::int64_t c = lo; c < hi; ++c)
+            for (int g = 0; g < G; ++g) row[c * G + g] = value(u * G + g, ih, c * s.stride_w + b - p.pad_left);
+          std::fill(row + hi * G, row + s.cols * G, border);
+        }
+      }
+}
+
+// A block is P parts of up to 8 consecutive output positions of one row each,
+// computed together by one micro-kernel call so that every weight loaded
+// serves P * 8 positions. Parts are taken in row-major order over the output
+// plane, 8 positions at a time, so a block may span rows (narrow images).
+template <int P>
+struct Block {
+  std::int64_t x_offset[P];  // each part's first position in the padded image
+  std::int64_t y_offset[P];  // ... and in the output plane
+  std::int64_t count[P];     // valid positions per part (0..8; 0 for padding parts)
+};
+
+// Calls f(block) for every block of P parts of an out_h x out_w output; `cols`
+// is the padded row length. The last block's missing parts repeat its first
+// part with count 0 (computed, never stored).
+template <int P, typename F>
+void for_each_block(std::int64_t out_h, std::int64_t out_w, std::int64_t cols, F f) {
+  Block<P> block{};
+  int filled = 0;
+  for (std::int64_t oh = 0; oh < out_h; ++oh)
+    for (std::int64_t ow = 0; ow < out_w; ow += 8) {
+      block.x_offset[filled] = oh * cols + ow;
+      block.y_offset[filled] = oh * out_w + ow;
+      block.count[filled] = std::min<std::int64_t>(8, out_w - ow);
+      if (++filled == P) {
+        f(block);
+        filled = 0;
+      }
+    }
+  if (filled == 0) return;
+  for (int i = filled; i < P; ++i) block.x_offset[i] = block.x_offset[0], block.y_offset[i] = block.y_offset[0], block.count[i] = 0;
+  f(block);
+}
+
+}  // namespace
+}  // namespace tinyq::kernels::x86
