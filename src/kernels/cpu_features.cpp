@@ -74,4 +74,9 @@ KernelPolicy parse_kernel_policy(const std::string& text) {
 
 bool use_avx2(KernelPolicy policy) { return policy == KernelPolicy::auto_select && cpu_features().avx2; }
 
+bool use_avx512_vnni(KernelPolicy policy) {
+  const CpuFeatures& f = cpu_features();
+  return use_avx2(policy) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
+}
+
 }  // namespace tinyq::kernels

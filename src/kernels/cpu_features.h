@@ -30,4 +30,7 @@ KernelPolicy parse_kernel_policy(const std::string& text);
 // True when the x86-avx2 kernels may run under this policy on this CPU.
 bool use_avx2(KernelPolicy policy);
 
+// True when the x86-avx512-vnni kernels may run (AVX-512 F/BW/VL and VNNI).
+bool use_avx512_vnni(KernelPolicy policy);
+
 }  // namespace tinyq::kernels

@@ -16,6 +16,7 @@
 #include "kernels/reference/conv.h"
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "kernels/x86/statistics_avx2.h"
 
@@ -24,6 +25,15 @@ namespace {
 
 #define REQUIRE_AVX2()                                                                                  \
   if (!cpu_features().avx2) GTEST_SKIP() << "this CPU has no AVX2+FMA: the x86-avx2 kernels never run here"
+// The emulated build of the VNNI kernel (SIMDe) runs wherever AVX2 does; the
+// real one needs the CPU's AVX-512 VNNI.
+#define REQUIRE_AVX512_VNNI()                                                                                        \
+  if (!use_avx512_vnni(KernelPolicy::auto_select))                                                                   \
+  GTEST_SKIP() << "this CPU has no AVX-512 VNNI: the x86-avx512-vnni kernel never runs here (its emulated build is " \
+                  "tested by EmulatedQLinearConvVnni)"
+
+// Which integer convolution run_q checks against the reference.
+enum class QKernel { avx2, avx512_vnni, avx512_vnni_emulated };
 
 std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t dilation, std::int64_t pad_before,
                       std::int64_t pad_after) {
@@ -80,17 +90,25 @@ class FastConvTester {
 
   // TX activations, TW weights, TY outputs; per_channel weight scales; fixed: requant mode.
   template <typename TX, typename TW, typename TY>
-  void run_q(bool per_channel, bool fixed) {
+  void run_q(bool per_channel, bool fixed, QKernel kernel = QKernel::avx2) {
     Conv2DParams p = complete();
     auto draw = [&](auto lo, auto hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); };
     std::vector<TX> x(static_cast<std::size_t>(p.batch * p.in_channels * p.in_h * p.in_w));
     std::vector<TW> w(static_cast<std::size_t>(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w));
     for (auto& v : x) v = static_cast<TX>(draw(std::numeric_limits<TX>::min(), std::numeric_limits<TX>::max()));
-    for (auto& v : w) v = static_cast<TW>(draw(std::numeric_limits<TW>::min(), std::numeric_limits<TW>::max()));
     const std::int32_t x_zp = draw(std::numeric_limits<TX>::min(), std::numeric_limits<TX>::max());
     const std::size_t channels = per_channel ? static_cast<std::size_t>(p.out_channels) : 1;
     std::vector<std::int32_t> w_zp(channels), bias(static_cast<std::size_t>(p.out_channels));
     for (auto& v : w_zp) v = std::is_same_v<TW, std::int8_t> ? 0 : draw(0, 255);
+    // The VNNI kernel takes w - w_zp as a signed byte: draw weights within
+    // that reach of their channel's zero point (all of s8 when it is 0).
+    const bool byte_weights = kernel != QKernel::avx2;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const std::int32_t zp = w_zp[per_channel ? i / (w.size() / channels) : 0];
+      const int lo = byte_weights ? std::max<int>(std::numeric_limits<TW>::min(), zp - 128) : std::numeric_limits<TW>::min();
+      const int hi = byte_weights ? std::min<int>(std::numeric_limits<TW>::max(), zp + 127) : std::numeric_limits<TW>::max();
+      w[i] = static_cast<TW>(draw(lo, hi));
+    }
     for (auto& v : bias) v = draw(-20000, 20000);
     Requantizer r;
     r.mode = fixed ? kernels::RequantMode::fixed_point : kernels::RequantMode::float_multiplier;
@@ -110,13 +128,32 @@ class FastConvTester {
     std::vector<TY> ref(outputs), fast(outputs);
     qlinear_conv_accumulate<TX, TW>(p, x, x_zp, w, w_zp, bias, acc);
     requantize_channels<TY>(p.batch, p.out_channels, p.out_h * p.out_w, acc, r, ref);
-    const auto packed = x86::pack_conv_q<TW>(p, std::span<const TW>(w), w_zp, bias, x_zp, r);
-    x86::qlinear_conv_avx2<TX, TY>(p, packed, x.data(), fast.data());
+    // Packed with the sizes known (tap offsets computed once) or not.
+    auto run_fast = [&](const Conv2DParams& packed_geometry, std::vector<TY>& out) {
+      const std::span<const TW> weights(w);
+      switch (kernel) {
+        case QKernel::avx2:
+          x86::qlinear_conv_avx2<TX, TY>(p, x86::pack_conv_q<TW>(packed_geometry, weights, w_zp, bias, x_zp, r), x.data(), out.data());
+          return;
+        case QKernel::avx512_vnni: {
+          const auto packed = x86::avx512_vnni::pack_conv_q<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
+          ASSERT_TRUE(packed.has_value()) << "weights within a signed byte of their zero point were refused";
+          x86::avx512_vnni::qlinear_conv<TX, TY>(p, *packed, x.data(), out.data());
+          return;
+        }
+        case QKernel::avx512_vnni_emulated: {
+          const auto packed = x86::avx512_vnni_emulated::pack_conv_q<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
+          ASSERT_TRUE(packed.has_value()) << "weights within a signed byte of their zero point were refused";
+          x86::avx512_vnni_emulated::qlinear_conv<TX, TY>(p, *packed, x.data(), out.data());
+          return;
+        }
+      }
+    };
+    run_fast(p, fast);
     Conv2DParams unsized = p;
     unsized.in_h = unsized.in_w = unsized.out_h = unsized.out_w = 0;
     std::vector<TY> fast_unsized(outputs);
-    x86::qlinear_conv_avx2<TX, TY>(p, x86::pack_conv_q<TW>(unsized, std::span<const TW>(w), w_zp, bias, x_zp, r), x.data(),
-                                   fast_unsized.data());
+    run_fast(unsized, fast_unsized);
     ASSERT_EQ(fast_unsized, fast) << describe();
     for (std::size_t i = 0; i < outputs; ++i)
       ASSERT_EQ(static_cast<int>(fast[i]), static_cast<int>(ref[i]))
@@ -176,23 +213,26 @@ TEST(FastConvF32, MatchesReferenceOnEveryCase) {
   }
 }
 
-TEST(FastQLinearConv, BitExactForEveryTypeGranularityAndRequantMode) {
-  REQUIRE_AVX2();
+// Every named case x {u8/s8 activations and weights, outputs} x {per-tensor,
+// per-channel} x {float, fixed-point requantization}, on one kernel.
+void check_every_case(QKernel kernel) {
   unsigned seed = 100;
   for (const ConvCase& c : kConvCases) {
     SCOPED_TRACE(c.name);
     for (bool per_channel : {false, true})
       for (bool fixed : {false, true}) {
-        tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::uint8_t>(per_channel, fixed);
-        tester_for(c, seed++).run_q<std::uint8_t, std::uint8_t, std::uint8_t>(per_channel, fixed);
-        tester_for(c, seed++).run_q<std::int8_t, std::int8_t, std::int8_t>(per_channel, fixed);
-        tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::int8_t>(per_channel, fixed);
+        tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::uint8_t>(per_channel, fixed, kernel);
+        tester_for(c, seed++).run_q<std::uint8_t, std::uint8_t, std::uint8_t>(per_channel, fixed, kernel);
+        tester_for(c, seed++).run_q<std::int8_t, std::int8_t, std::int8_t>(per_channel, fixed, kernel);
+        tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::int8_t>(per_channel, fixed, kernel);
+        tester_for(c, seed++).run_q<std::int8_t, std::int8_t, std::uint8_t>(per_channel, fixed, kernel);
       }
   }
 }
 
-TEST(FastQLinearConv, RandomGeometries) {
-  REQUIRE_AVX2();
+// 60 random geometries (channels 1-13, kernels 1-4, strides 1-3, dilation,
+// pads); with the float kernel too when `with_f32`.
+void check_random_geometries(QKernel kernel, bool with_f32) {
   std::mt19937 rng(42);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int i = 0; i < 60; ++i) {
@@ -203,9 +243,51 @@ TEST(FastQLinearConv, RandomGeometries) {
     if (c.w < c.kw * c.dil) c.w = c.kw * c.dil;
     auto t = tester_for(c, static_cast<unsigned>(1000 + i));
     SCOPED_TRACE(t.describe());
-    t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0);
-    tester_for(c, static_cast<unsigned>(2000 + i)).run_f32({Activation::Kind::relu});
+    t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0, kernel);
+    if (i % 4 == 1) tester_for(c, static_cast<unsigned>(3000 + i)).run_q<std::uint8_t, std::uint8_t, std::int8_t>(true, false, kernel);
+    if (with_f32) tester_for(c, static_cast<unsigned>(2000 + i)).run_f32({Activation::Kind::relu});
   }
+}
+
+TEST(FastQLinearConv, BitExactForEveryTypeGranularityAndRequantMode) {
+  REQUIRE_AVX2();
+  check_every_case(QKernel::avx2);
+}
+
+TEST(FastQLinearConv, RandomGeometries) {
+  REQUIRE_AVX2();
+  check_random_geometries(QKernel::avx2, true);
+}
+
+TEST(FastQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
+  REQUIRE_AVX512_VNNI();
+  check_every_case(QKernel::avx512_vnni);
+  check_random_geometries(QKernel::avx512_vnni, false);
+}
+
+// The VNNI kernel's source on SIMDe's AVX-512 intrinsics: its blocking,
+// packing, zero-point folding and stores checked on any AVX2 machine.
+TEST(EmulatedQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
+  REQUIRE_AVX2();
+  check_every_case(QKernel::avx512_vnni_emulated);
+  check_random_geometries(QKernel::avx512_vnni_emulated, false);
+}
+
+TEST(EmulatedQLinearConvVnni, RefusesWeightsBeyondASignedByteOfTheirZeroPoint) {
+  REQUIRE_AVX2();
+  Conv2DParams p;
+  p.in_channels = 2, p.out_channels = 2, p.kernel_h = p.kernel_w = 1;
+  Requantizer r;
+  r.multipliers = {0.01f};
+  const std::vector<std::int32_t> bias(2, 0);
+  // u8 weights with zero point 0: 200 - 0 needs 9 bits; 127 fits.
+  const std::vector<std::uint8_t> too_big{1, 2, 200, 3};
+  const std::vector<std::uint8_t> fits{1, 2, 127, 3};
+  EXPECT_FALSE((x86::avx512_vnni_emulated::pack_conv_q<std::uint8_t, std::uint8_t>(p, too_big, {{0}}, bias, 0, r)));
+  EXPECT_TRUE((x86::avx512_vnni_emulated::pack_conv_q<std::uint8_t, std::uint8_t>(p, fits, {{0}}, bias, 0, r)));
+  // With zero point 128 all of u8 fits: w - 128 in [-128, 127].
+  const std::vector<std::uint8_t> extremes{0, 255, 128, 7};
+  EXPECT_TRUE((x86::avx512_vnni_emulated::pack_conv_q<std::uint8_t, std::uint8_t>(p, extremes, {{128}}, bias, 0, r)));
 }
 
 TEST(FastQuantizeLinear, BitExactIncludingTiesNanAndSaturation) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <tuple>
 
 #include "ir/shape_inference.h"
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "runtime/ops/ops.h"
 #include "runtime/qlinear_node.h"
@@ -161,8 +163,8 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
   const QLinearParams q = qlinear_params(graph, node, options);
   const bool has_bias = has_qlinear_bias(node);
   dispatch_operands(graph.value(node.inputs[in_::x]).dtype, graph.value(node.inputs[in_::w]).dtype, node, [](auto, auto) {});
-  // TFLite's double rounding runs on the reference kernel (the AVX2 kernel
-  // requantizes in float or single-rounding fixed point only).
+  // TFLite's double rounding runs on the reference kernel (the fast kernels
+  // requantize in float or single-rounding fixed point only).
   if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group == 1 &&
       graph.is_initializer(node.inputs[in_::w]) &&
       (!has_bias || graph.is_initializer(node.inputs[in_::bias]))) {
@@ -173,6 +175,29 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
     kernels::Conv2DParams geometry = q.geometry;
     geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
     with_spatial_sizes(geometry, graph, node);
+    // AVX-512 VNNI where the CPU has it and every w - w_zp fits a signed byte.
+    if (kernels::use_avx512_vnni(options.kernels)) {
+      std::optional<PreparedOp> vnni;
+      dispatch_operands(graph.value(node.inputs[in_::x]).dtype, weight.dtype(), node, [&](auto x_type, auto w_type) {
+        using TX = decltype(x_type);
+        using TW = decltype(w_type);
+        auto packed = kernels::x86::avx512_vnni::pack_conv_q<TX, TW>(geometry, weight.data<TW>(), q.w_zero_points, bias,
+                                                                   q.x_zero_point, q.requantizer);
+        if (!packed) return;
+        auto shared = std::make_shared<const kernels::x86::PackedConvVnni>(std::move(*packed));
+        vnni = PreparedOp{[geometry = q.geometry, shared, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                            const auto p = conv_params_for(geometry, in[in_::x]->shape(), ws, out[0].shape());
+                            if (in[in_::x]->dtype() != dtype_of<TX>()) fail(node, "input type differs from the graph's");
+                            dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
+                              using TY = decltype(y_type);
+                              kernels::x86::avx512_vnni::qlinear_conv<TX, TY>(p, *shared, in[in_::x]->data<TX>().data(),
+                                                                              out[0].data<TY>().data());
+                            });
+                          },
+                          "x86-avx512-vnni"};
+      });
+      if (vnni) return *vnni;
+    }
     std::shared_ptr<const kernels::x86::PackedConvQ> packed;
     dispatch_8bit(weight.dtype(), node, [&](auto w_type) {
       using TW = decltype(w_type);

@@ -1,0 +1,164 @@
+// Compiled with -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+// (see src/CMakeLists.txt); the header says how it works. The unit tests
+// compile this file a second time with TINYQ_EMULATE_AVX512 defined, on
+// SIMDe's portable AVX-512 intrinsics (tests/unit/emulated_avx512_vnni.cpp),
+// so that the algorithm is checked on every machine, not only on VNNI ones.
+#ifdef TINYQ_EMULATE_AVX512
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#define TINYQ_VNNI_NAMESPACE avx512_vnni_emulated
+#else
+#include <immintrin.h>
+#define TINYQ_VNNI_NAMESPACE avx512_vnni
+#endif
+
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/x86/conv_avx512_vnni.h"
+#include "kernels/x86/conv_epilogue_avx2.h"
+#include "kernels/x86/conv_layout.h"
+
+namespace tinyq::kernels::x86::TINYQ_VNNI_NAMESPACE {
+namespace {
+
+constexpr int kParts = 4;  // a block: 4 parts of 8 positions = two vectors of 16 int32 lanes
+constexpr int kQuad = 4;   // input channels per int32 lane
+
+// 16 positions x 4 channels from two parts of 8 positions each.
+inline __m512i load_two_parts(const std::uint8_t* x, std::int64_t first, std::int64_t second) {
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + first * kQuad));
+  const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + second * kQuad));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// One panel (8 output channels) x one block (32 positions): per tap quad, two
+// loads, 8 weight broadcasts and 16 vpdpbusd. Accumulators start at the bias.
+inline void micro_vnni(const std::vector<std::int64_t>& offsets, const std::uint8_t* x, const std::int64_t (&part)[kParts],
+                       const std::int8_t* w, const std::int32_t* bias, __m512i (&out)[kVnniPanel][2]) {
+  __m512i acc[kVnniPanel][2];  // locals until the end, as in conv_avx2's micro-kernels
+  for (int r = 0; r < kVnniPanel; ++r) acc[r][0] = acc[r][1] = _mm512_set1_epi32(bias[r]);
+  for (const std::int64_t offset : offsets) {
+    const std::uint8_t* xj = x + offset * kQuad;
+    const __m512i x0 = load_two_parts(xj, part[0], part[1]);
+    const __m512i x1 = load_two_parts(xj, part[2], part[3]);
+    for (int r = 0; r < kVnniPanel; ++r) {
+      std::int32_t quad;
+      std::memcpy(&quad, w + r * kQuad, sizeof quad);
+      const __m512i wv = _mm512_set1_epi32(quad);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x0, wv);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wv);
+    }
+    w += kVnniPanel * kQuad;
+  }
+  for (int r = 0; r < kVnniPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
+}
+
+// Parts (2h, 2h + 1) of a block: what one 512-bit accumulator holds.
+Block<2> half_of(const Block<kParts>& block, int h) {
+  Block<2> half{};
+  for (int i = 0; i < 2; ++i) {
+    half.x_offset[i] = block.x_offset[2 * h + i];
+    half.y_offset[i] = block.y_offset[2 * h + i];
+    half.count[i] = block.count[2 * h + i];
+  }
+  return half;
+}
+
+template <typename TX>
+constexpr std::uint8_t u8_code(std::int32_t value) {
+  return static_cast<std::uint8_t>(std::is_signed_v<TX> ? value + 128 : value);
+}
+
+}  // namespace
+
+template <typename TX, typename TW>
+std::optional<PackedConvVnni> pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
+                                          std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
+                                          std::int32_t x_zero_point, const Requantizer& requantizer) {
+  PackedConvVnni packed;
+  packed.geometry = geometry;
+  const std::int64_t quads = (geometry.in_channels + kQuad - 1) / kQuad;
+  if (sizes_known(geometry)) packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), quads);
+  packed.out_channels = geometry.out_channels;
+  const std::int64_t out_channels = packed.out_channels, window = geometry.kernel_h * geometry.kernel_w;
+  const std::int64_t taps = geometry.in_channels * window;
+  // Tap k = (ic, kh, kw) goes to quad (ic / 4, kh, kw), byte ic % 4, as the
+  // padded image interleaves 4 channels per position.
+  packed.tap_quads = quads * window;
+  packed.x_code = u8_code<TX>(x_zero_point);
+  const std::int64_t padded = round_up(out_channels, kVnniPanel);
+  packed.weights.assign(static_cast<std::size_t>(padded / kVnniPanel * packed.tap_quads * kVnniPanel * kQuad), 0);
+  std::vector<std::int64_t> abs_sums(static_cast<std::size_t>(out_channels), 0), sums(abs_sums.size(), 0);
+  for (std::int64_t oc = 0; oc < out_channels; ++oc) {
+    const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? static_cast<std::size_t>(oc) : 0];
+    const std::int64_t panel = oc / kVnniPanel, lane = oc % kVnniPanel;
+    for (std::int64_t k = 0; k < taps; ++k) {
+      const std::int32_t wv = static_cast<std::int32_t>(weight[static_cast<std::size_t>(oc * taps + k)]) - w_zp;
+      if (wv < -128 || wv > 127) return std::nullopt;
+      const std::int64_t ic = k / window, quad = (ic / kQuad) * window + k % window;
+      packed.weights[static_cast<std::size_t>(((panel * packed.tap_quads + quad) * kVnniPanel + lane) * kQuad + ic % kQuad)] =
+          static_cast<std::int8_t>(wv);
+      abs_sums[static_cast<std::size_t>(oc)] += std::abs(wv);
+      sums[static_cast<std::size_t>(oc)] += wv;
+    }
+  }
+  packed.requant = make_conv_requant(padded, bias, abs_sums, requantizer);
+  // |bias - x_code * sum(w')| <= |bias| + 255 * sum|w'| < 2^31, which
+  // make_conv_requant has just checked.
+  for (std::size_t c = 0; c < sums.size(); ++c)
+    packed.requant.bias[c] = static_cast<std::int32_t>(packed.requant.bias[c] - std::int64_t{packed.x_code} * sums[c]);
+  return packed;
+}
+
+template <typename TX, typename TY>
+void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y) {
+  const PaddedShape s = padded_shape(p);
+  const std::int64_t quads = (p.in_channels + kQuad - 1) / kQuad;
+  std::uint8_t* padded = scratch<std::uint8_t>(padded_elements(s, quads, kQuad));
+  std::vector<std::int64_t> local_offsets;
+  const std::vector<std::int64_t>& offsets = offsets_for(p, s, quads, packed, local_offsets);
+  const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_quads * kVnniPanel * kQuad;
+  const std::int64_t panels = round_up(packed.out_channels, kVnniPanel) / kVnniPanel;
+  for (std::int64_t n = 0; n < p.batch; ++n) {
+    const TX* image = x + n * p.in_channels * p.in_h * p.in_w;
+    TY* out = y + n * packed.out_channels * plane;
+    fill_padded<std::uint8_t, kQuad>(p, quads, s, padded, packed.x_code, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
+      return c < p.in_channels ? u8_code<TX>(image[(c * p.in_h + h) * p.in_w + w]) : packed.x_code;
+    });
+    for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
+      std::int64_t part[kParts];
+      for (int i = 0; i < kParts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];
+      const Block<2> halves[2] = {half_of(block, 0), half_of(block, 1)};
+      for (std::int64_t q = 0; q < panels; ++q) {
+        __m512i acc[kVnniPanel][2];
+        micro_vnni(offsets, padded + block.x_offset[0] * kQuad, part, packed.weights.data() + q * panel_stride,
+                   packed.requant.bias.data() + q * kVnniPanel, acc);
+        for (int r = 0; r < kVnniPanel; ++r) {
+          const std::int64_t oc = q * kVnniPanel + r;
+          if (oc >= packed.out_channels) break;
+          for (int h = 0; h < 2; ++h)
+            requantize_store<TY>(packed.requant, oc, _mm512_castsi512_si256(acc[r][h]), _mm512_extracti64x4_epi64(acc[r][h], 1),
+                                 halves[h], out + oc * plane);
+        }
+      }
+    });
+  }
+}
+
+#define TINYQ_INSTANTIATE_PACK(TX, TW)                                                                                   \
+  template std::optional<PackedConvVnni> pack_conv_q<TX, TW>(const Conv2DParams&, std::span<const TW>,                  \
+                                                             std::span<const std::int32_t>, std::span<const std::int32_t>, \
+                                                             std::int32_t, const Requantizer&);
+TINYQ_INSTANTIATE_PACK(std::uint8_t, std::uint8_t)
+TINYQ_INSTANTIATE_PACK(std::uint8_t, std::int8_t)
+TINYQ_INSTANTIATE_PACK(std::int8_t, std::uint8_t)
+TINYQ_INSTANTIATE_PACK(std::int8_t, std::int8_t)
+#undef TINYQ_INSTANTIATE_PACK
+template void qlinear_conv<std::uint8_t, std::uint8_t>(const Conv2DParams&, const PackedConvVnni&, const std::uint8_t*, std::uint8_t*);
+template void qlinear_conv<std::uint8_t, std::int8_t>(const Conv2DParams&, const PackedConvVnni&, const std::uint8_t*, std::int8_t*);
+template void qlinear_conv<std::int8_t, std::uint8_t>(const Conv2DParams&, const PackedConvVnni&, const std::int8_t*, std::uint8_t*);
+template void qlinear_conv<std::int8_t, std::int8_t>(const Conv2DParams&, const PackedConvVnni&, const std::int8_t*, std::int8_t*);
+
+}  // namespace tinyq::kernels::x86::TINYQ_VNNI_NAMESPACE
