@@ -162,9 +162,12 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
-    fill_padded<float, 1>(p, p.in_channels, s, padded, 0.f, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
-      return image[(c * p.in_h + h) * p.in_w + w];
-    });
+    fill_padded<float, 1>(p, p.in_channels, s, padded, 0.f,
+                          [&](float* dst, std::int64_t c, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
+                            const float* row = image + (c * p.in_h + ih) * p.in_w + iw;
+                            if (step == 1) return static_cast<void>(std::copy(row, row + count, dst));
+                            for (std::int64_t i = 0; i < count; ++i) dst[i] = row[i * step];
+                          });
     if (plane == 1) {
       for (std::size_t j = 0; j < column.size(); ++j) column[j] = padded[offsets[j]];
       conv_f32_single_position(packed, column.data(), out);
@@ -295,10 +298,13 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
     TY* out = y + n * packed.out_channels * plane;
     // Element (c, h, w) is x - x_zp; a missing odd channel and the border are
     // 0, exactly as padding with x_zp contributes nothing.
-    fill_padded<std::int16_t, 2>(p, pairs, s, padded, std::int16_t{0}, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
-      return c < p.in_channels ? static_cast<std::int16_t>(static_cast<std::int32_t>(image[(c * p.in_h + h) * p.in_w + w]) - x_zp)
-                               : std::int16_t{0};
-    });
+    fill_padded<std::int16_t, 2>(
+        p, pairs, s, padded, std::int16_t{0},
+        [&](std::int16_t* dst, std::int64_t u, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
+          const TX* rows[2];
+          unit_rows<2>(p, image, u, ih, iw, rows);
+          write_pairs<TX>(dst, rows, x_zp, count, step);
+        });
     for_each_block<2>(p.out_h, p.out_w, s.cols, [&](const Block<2>& block) {
       for (std::int64_t q = 0; q < panels; ++q) {
         __m256i acc[kConvPanel][2];

@@ -124,9 +124,13 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const TX* image = x + n * p.in_channels * p.in_h * p.in_w;
     TY* out = y + n * packed.out_channels * plane;
-    fill_padded<std::uint8_t, kQuad>(p, quads, s, padded, packed.x_code, [&](std::int64_t c, std::int64_t h, std::int64_t w) {
-      return c < p.in_channels ? u8_code<TX>(image[(c * p.in_h + h) * p.in_w + w]) : packed.x_code;
-    });
+    fill_padded<std::uint8_t, kQuad>(
+        p, quads, s, padded, packed.x_code,
+        [&](std::uint8_t* dst, std::int64_t u, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
+          const TX* rows[kQuad];
+          unit_rows<kQuad>(p, image, u, ih, iw, rows);
+          write_quads<TX>(dst, rows, packed.x_code, count, step);
+        });
     for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
       std::int64_t part[kParts];
       for (int i = 0; i < kParts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];

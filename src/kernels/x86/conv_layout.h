@@ -1,14 +1,17 @@
 #pragma once
 // The padded-image layout shared by the x86 convolution kernels (conv_avx2,
-// conv_avx512_vnni): phase planes, tap offsets, blocks of output positions.
-// Plain C++, no intrinsics.
+// conv_avx512_vnni): phase planes, tap offsets, blocks of output positions,
+// and the writers that fill the planes (SSE2 only, the x86-64 baseline).
 //
 // Everything here has internal linkage on purpose: each kernel file is
 // compiled with its own ISA flags, and an inline function with external
 // linkage compiled in an AVX-512 file could be the copy the linker keeps for
 // the AVX2 file too, which would then fault on a CPU without AVX-512.
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/reference/conv.h"
@@ -91,9 +94,12 @@ const std::vector<std::int64_t>& offsets_for(const Conv2DParams& p, const Padded
 bool sizes_known(const Conv2DParams& g) { return g.in_h > 0 && g.in_w > 0 && g.out_h > 0 && g.out_w > 0; }
 
 // Fills the phase planes of `units` channel units (G channels interleaved per
-// position) from value(channel, ih, iw) inside the image, `border` outside.
-template <typename Out, int G, typename Value>
-void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s, Out* dst, Out border, Value value) {
+// position) with `border` outside the image and, inside it, what
+// write_row(dst, unit, ih, iw, count, step) writes: `count` positions of
+// input row ih from column iw in steps of `step` (the stride; 1 for most
+// planes, where the row writers below use vector code).
+template <typename Out, int G, typename WriteRow>
+void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s, Out* dst, Out border, WriteRow write_row) {
   for (std::int64_t u = 0; u < units; ++u)
     for (std::int64_t a = 0; a < s.stride_h; ++a)
       for (std::int64_t b = 0; b < s.stride_w; ++b) {
@@ -110,11 +116,72 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
             continue;
           }
           std::fill(row, row + lo * G, border);
-          for (std::int64_t c = lo; c < hi; ++c)
-            for (int g = 0; g < G; ++g) row[c * G + g] = value(u * G + g, ih, c * s.stride_w + b - p.pad_left);
+          if (hi > lo) write_row(row + lo * G, u, ih, lo * s.stride_w + b - p.pad_left, hi - lo, s.stride_w);
           std::fill(row + hi * G, row + s.cols * G, border);
         }
       }
+}
+
+// Row writers for fill_padded. src[g]: channel g's input row at the first
+// column, nullptr for a channel past the last one.
+
+// x - x_zp as int16, 2 channels interleaved (conv_avx2's integer layout);
+// a missing channel is 0.
+template <typename TX>
+void write_pairs(std::int16_t* dst, const TX* const (&src)[2], std::int32_t x_zp, std::int64_t count, std::int64_t step) {
+  std::int64_t i = 0;
+  if (step == 1) {
+    const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp)), zero = _mm_setzero_si128();
+    auto widen = [&](const TX* row, std::int64_t at) {  // 8 values minus the zero point, as int16
+      if (!row) return zero;
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at));
+      const __m128i words = std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, zero);
+      return _mm_sub_epi16(words, zp);
+    };
+    for (; i + 8 <= count; i += 8) {
+      const __m128i a = widen(src[0], i), b = src[1] ? widen(src[1], i) : zero;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), _mm_unpacklo_epi16(a, b));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i + 8), _mm_unpackhi_epi16(a, b));
+    }
+  }
+  for (; i < count; ++i)
+    for (int g = 0; g < 2; ++g)
+      dst[2 * i + g] = src[g] ? static_cast<std::int16_t>(static_cast<std::int32_t>(src[g][i * step]) - x_zp) : std::int16_t{0};
+}
+
+// u8 codes (s8 values + 128), 4 channels interleaved (conv_avx512_vnni's
+// layout); a missing channel is `missing`.
+template <typename TX>
+void write_quads(std::uint8_t* dst, const TX* const (&src)[4], std::uint8_t missing, std::int64_t count, std::int64_t step) {
+  auto code = [](TX v) { return static_cast<std::uint8_t>(std::is_signed_v<TX> ? static_cast<std::int32_t>(v) + 128 : v); };
+  std::int64_t i = 0;
+  if (step == 1) {
+    const __m128i flip = _mm_set1_epi8(std::is_signed_v<TX> ? static_cast<char>(0x80) : 0), fill = _mm_set1_epi8(static_cast<char>(missing));
+    auto load = [&](const TX* row, std::int64_t at) {  // 16 codes
+      return row ? _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at)), flip) : fill;
+    };
+    for (; i + 16 <= count; i += 16) {
+      const __m128i c0 = load(src[0], i), c1 = load(src[1], i), c2 = load(src[2], i), c3 = load(src[3], i);
+      const __m128i ab_lo = _mm_unpacklo_epi8(c0, c1), ab_hi = _mm_unpackhi_epi8(c0, c1);
+      const __m128i cd_lo = _mm_unpacklo_epi8(c2, c3), cd_hi = _mm_unpackhi_epi8(c2, c3);
+      __m128i* out = reinterpret_cast<__m128i*>(dst + 4 * i);
+      _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(ab_lo, cd_lo));
+      _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(ab_lo, cd_lo));
+      _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(ab_hi, cd_hi));
+      _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(ab_hi, cd_hi));
+    }
+  }
+  for (; i < count; ++i)
+    for (int g = 0; g < 4; ++g) dst[4 * i + g] = src[g] ? code(src[g][i * step]) : missing;
+}
+
+// The rows of channel unit u (channels u * G ...) at (ih, iw) of one NCHW image.
+template <int G, typename T>
+void unit_rows(const Conv2DParams& p, const T* image, std::int64_t u, std::int64_t ih, std::int64_t iw, const T* (&rows)[G]) {
+  for (int g = 0; g < G; ++g) {
+    const std::int64_t c = u * G + g;
+    rows[g] = c < p.in_channels ? image + (c * p.in_h + ih) * p.in_w + iw : nullptr;
+  }
 }
 
 // A block is P parts of up to 8 consecutive output positions of one row each,
