@@ -35,14 +35,23 @@ inline __m512i load_two_parts(const std::uint8_t* x, std::int64_t first, std::in
 
 // One panel (8 output channels) x one block (32 positions): per tap quad, two
 // loads, 8 weight broadcasts and 16 vpdpbusd. Accumulators start at the bias.
+// kPairedParts: parts 0-1 and 2-3 are adjacent in the row (rows of a
+// multiple of 16 outputs), so each vector is one 64-byte load.
+template <bool kPairedParts>
 inline void micro_vnni(const std::vector<std::int64_t>& offsets, const std::uint8_t* x, const std::int64_t (&part)[kParts],
                        const std::int8_t* w, const std::int32_t* bias, __m512i (&out)[kVnniPanel][2]) {
   __m512i acc[kVnniPanel][2];  // locals until the end, as in conv_avx2's micro-kernels
   for (int r = 0; r < kVnniPanel; ++r) acc[r][0] = acc[r][1] = _mm512_set1_epi32(bias[r]);
   for (const std::int64_t offset : offsets) {
     const std::uint8_t* xj = x + offset * kQuad;
-    const __m512i x0 = load_two_parts(xj, part[0], part[1]);
-    const __m512i x1 = load_two_parts(xj, part[2], part[3]);
+    __m512i x0, x1;
+    if constexpr (kPairedParts) {
+      x0 = _mm512_loadu_si512(xj + part[0] * kQuad);
+      x1 = _mm512_loadu_si512(xj + part[2] * kQuad);
+    } else {
+      x0 = load_two_parts(xj, part[0], part[1]);
+      x1 = load_two_parts(xj, part[2], part[3]);
+    }
     for (int r = 0; r < kVnniPanel; ++r) {
       std::int32_t quad;
       std::memcpy(&quad, w + r * kQuad, sizeof quad);
@@ -135,10 +144,13 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
       std::int64_t part[kParts];
       for (int i = 0; i < kParts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];
       const Block<2> halves[2] = {half_of(block, 0), half_of(block, 1)};
+      const bool paired = part[1] == part[0] + 8 && part[3] == part[2] + 8;
       for (std::int64_t q = 0; q < panels; ++q) {
         __m512i acc[kVnniPanel][2];
-        micro_vnni(offsets, padded + block.x_offset[0] * kQuad, part, packed.weights.data() + q * panel_stride,
-                   packed.requant.bias.data() + q * kVnniPanel, acc);
+        const std::int8_t* w = packed.weights.data() + q * panel_stride;
+        const std::int32_t* bias = packed.requant.bias.data() + q * kVnniPanel;
+        if (paired) micro_vnni<true>(offsets, padded + block.x_offset[0] * kQuad, part, w, bias, acc);
+        else micro_vnni<false>(offsets, padded + block.x_offset[0] * kQuad, part, w, bias, acc);
         for (int r = 0; r < kVnniPanel; ++r) {
           const std::int64_t oc = q * kVnniPanel + r;
           if (oc >= packed.out_channels) break;
