@@ -68,15 +68,18 @@ const CpuFeatures& cpu_features() {
 
 KernelPolicy parse_kernel_policy(const std::string& text) {
   if (text == "auto") return KernelPolicy::auto_select;
+  if (text == "avx2") return KernelPolicy::avx2_only;
   if (text == "reference") return KernelPolicy::reference;
-  throw Error("--kernels '" + text + "': expected auto or reference");
+  throw Error("--kernels '" + text + "': expected auto, avx2 or reference");
 }
 
-bool use_avx2(KernelPolicy policy) { return policy == KernelPolicy::auto_select && cpu_features().avx2; }
+bool use_avx2(KernelPolicy policy) { return policy != KernelPolicy::reference && cpu_features().avx2; }
 
-bool use_avx512_vnni(KernelPolicy policy) {
+bool use_avx512(KernelPolicy policy) {
   const CpuFeatures& f = cpu_features();
-  return use_avx2(policy) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
+  return policy == KernelPolicy::auto_select && use_avx2(policy) && f.avx512f && f.avx512bw && f.avx512vl;
 }
+
+bool use_avx512_vnni(KernelPolicy policy) { return use_avx512(policy) && cpu_features().avx512_vnni; }
 
 }  // namespace tinyq::kernels

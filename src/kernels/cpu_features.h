@@ -21,16 +21,20 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu_features();
 
-// Which kernels `auto` may use: every fast kernel also checks that the CPU has its ISA.
-enum class KernelPolicy { auto_select, reference };
+// Which kernels may run: every fast kernel also checks that the CPU has its
+// ISA. avx2_only: the x86-avx2 kernels even where AVX-512 is there (to compare).
+enum class KernelPolicy { auto_select, avx2_only, reference };
 
-// "auto" or "reference"; throws Error naming the option otherwise.
+// "auto", "avx2" or "reference"; throws Error naming the option otherwise.
 KernelPolicy parse_kernel_policy(const std::string& text);
 
 // True when the x86-avx2 kernels may run under this policy on this CPU.
 bool use_avx2(KernelPolicy policy);
 
-// True when the x86-avx512-vnni kernels may run (AVX-512 F/BW/VL and VNNI).
+// True when the x86-avx512 kernels may run (AVX-512 F/BW/VL besides AVX2).
+bool use_avx512(KernelPolicy policy);
+
+// True when the x86-avx512-vnni kernels may run (the above and VNNI).
 bool use_avx512_vnni(KernelPolicy policy);
 
 }  // namespace tinyq::kernels

@@ -5,6 +5,7 @@
 // CPU lacks the ISA (the reference kernels are then what runs).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -16,6 +17,7 @@
 #include "kernels/reference/conv.h"
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/conv_avx512.h"
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "kernels/x86/statistics_avx2.h"
@@ -32,7 +34,13 @@ namespace {
   GTEST_SKIP() << "this CPU has no AVX-512 VNNI: the x86-avx512-vnni kernel never runs here (its emulated build is " \
                   "tested by EmulatedQLinearConvVnni)"
 
-// Which integer convolution run_q checks against the reference.
+#define REQUIRE_AVX512()                                                                                       \
+  if (!use_avx512(KernelPolicy::auto_select))                                                                 \
+  GTEST_SKIP() << "this CPU has no AVX-512: the x86-avx512 kernels never run here (their emulated build is " \
+                  "tested by EmulatedConvF32Avx512)"
+
+// Which convolution run_f32 / run_q checks against the reference.
+enum class FKernel { avx2, avx512, avx512_emulated };
 enum class QKernel { avx2, avx512_vnni, avx512_vnni_emulated };
 
 std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t dilation, std::int64_t pad_before,
@@ -63,7 +71,9 @@ class FastConvTester {
     return o.str();
   }
 
-  void run_f32(Activation act) {
+  // The AVX-512 kernels must also equal the AVX2 one bit for bit (same
+  // summation order).
+  void run_f32(Activation act, FKernel kernel = FKernel::avx2) {
     Conv2DParams p = complete();
     std::uniform_real_distribution<float> u(-1.f, 1.f);
     std::vector<float> x(static_cast<std::size_t>(p.batch * p.in_channels * p.in_h * p.in_w));
@@ -74,14 +84,28 @@ class FastConvTester {
     for (auto& v : b) v = u(rng_);
     std::vector<float> ref(static_cast<std::size_t>(p.batch * p.out_channels * p.out_h * p.out_w)), fast(ref.size(), NAN);
     conv2d_f32(p, x, w, b, ref, act);
+    auto run_fast = [&](const x86::PackedConvF32& packed, std::vector<float>& out) {
+      switch (kernel) {
+        case FKernel::avx2: return x86::conv2d_f32_avx2(p, packed, x.data(), out.data());
+        case FKernel::avx512: return x86::avx512::conv2d_f32(p, packed, x.data(), out.data());
+        case FKernel::avx512_emulated: return x86::avx512_emulated::conv2d_f32(p, packed, x.data(), out.data());
+      }
+    };
     const auto packed = x86::pack_conv_f32(p, w, b, act);
-    x86::conv2d_f32_avx2(p, packed, x.data(), fast.data());
+    run_fast(packed, fast);
     // Packed without the spatial sizes (tap offsets computed per call): the same values.
     Conv2DParams unsized = p;
     unsized.in_h = unsized.in_w = unsized.out_h = unsized.out_w = 0;
     std::vector<float> fast_unsized(ref.size(), NAN);
-    x86::conv2d_f32_avx2(p, x86::pack_conv_f32(unsized, w, b, act), x.data(), fast_unsized.data());
+    run_fast(x86::pack_conv_f32(unsized, w, b, act), fast_unsized);
     ASSERT_EQ(fast_unsized, fast) << describe();
+    if (kernel != FKernel::avx2) {
+      std::vector<float> avx2(ref.size(), NAN);
+      x86::conv2d_f32_avx2(p, packed, x.data(), avx2.data());
+      for (std::size_t i = 0; i < ref.size(); ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(fast[i]), std::bit_cast<std::uint32_t>(avx2[i]))
+            << describe() << " at output " << i << ": " << fast[i] << " vs the AVX2 kernel's " << avx2[i];
+    }
     // Relative to the size of the sum's terms, which bounds the rounding of any order.
     const double scale = static_cast<double>(p.in_channels * p.kernel_h * p.kernel_w);
     for (std::size_t i = 0; i < ref.size(); ++i)
@@ -202,15 +226,19 @@ FastConvTester tester_for(const ConvCase& c, unsigned seed) {
       .dilation(c.dil).pads(c.pt, c.pl, c.pb, c.pr).seed(seed);
 }
 
-TEST(FastConvF32, MatchesReferenceOnEveryCase) {
-  REQUIRE_AVX2();
+void check_every_f32_case(FKernel kernel) {
   unsigned seed = 1;
   for (const ConvCase& c : kConvCases) {
     SCOPED_TRACE(c.name);
-    tester_for(c, seed++).run_f32({});
-    tester_for(c, seed++).run_f32({Activation::Kind::relu});
-    tester_for(c, seed++).run_f32({Activation::Kind::clip, -0.25f, 0.5f});
+    tester_for(c, seed++).run_f32({}, kernel);
+    tester_for(c, seed++).run_f32({Activation::Kind::relu}, kernel);
+    tester_for(c, seed++).run_f32({Activation::Kind::clip, -0.25f, 0.5f}, kernel);
   }
+}
+
+TEST(FastConvF32, MatchesReferenceOnEveryCase) {
+  REQUIRE_AVX2();
+  check_every_f32_case(FKernel::avx2);
 }
 
 // Every named case x {u8/s8 activations and weights, outputs} x {per-tensor,
@@ -231,8 +259,9 @@ void check_every_case(QKernel kernel) {
 }
 
 // 60 random geometries (channels 1-13, kernels 1-4, strides 1-3, dilation,
-// pads); with the float kernel too when `with_f32`.
-void check_random_geometries(QKernel kernel, bool with_f32) {
+// pads) on an integer or a float kernel.
+template <typename Kernel>
+void check_random_geometries(Kernel kernel) {
   std::mt19937 rng(42);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int i = 0; i < 60; ++i) {
@@ -243,10 +272,25 @@ void check_random_geometries(QKernel kernel, bool with_f32) {
     if (c.w < c.kw * c.dil) c.w = c.kw * c.dil;
     auto t = tester_for(c, static_cast<unsigned>(1000 + i));
     SCOPED_TRACE(t.describe());
-    t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0, kernel);
-    if (i % 4 == 1) tester_for(c, static_cast<unsigned>(3000 + i)).run_q<std::uint8_t, std::uint8_t, std::int8_t>(true, false, kernel);
-    if (with_f32) tester_for(c, static_cast<unsigned>(2000 + i)).run_f32({Activation::Kind::relu});
+    if constexpr (std::is_same_v<Kernel, FKernel>) {
+      t.run_f32({Activation::Kind::relu}, kernel);
+    } else {
+      t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0, kernel);
+      if (i % 4 == 1) tester_for(c, static_cast<unsigned>(3000 + i)).run_q<std::uint8_t, std::uint8_t, std::int8_t>(true, false, kernel);
+    }
   }
+}
+
+TEST(FastConvF32Avx512, EqualsTheAvx2KernelAndMatchesTheReference) {
+  REQUIRE_AVX512();
+  check_every_f32_case(FKernel::avx512);
+  check_random_geometries(FKernel::avx512);
+}
+
+TEST(EmulatedConvF32Avx512, EqualsTheAvx2KernelAndMatchesTheReference) {
+  REQUIRE_AVX2();
+  check_every_f32_case(FKernel::avx512_emulated);
+  check_random_geometries(FKernel::avx512_emulated);
 }
 
 TEST(FastQLinearConv, BitExactForEveryTypeGranularityAndRequantMode) {
@@ -256,13 +300,14 @@ TEST(FastQLinearConv, BitExactForEveryTypeGranularityAndRequantMode) {
 
 TEST(FastQLinearConv, RandomGeometries) {
   REQUIRE_AVX2();
-  check_random_geometries(QKernel::avx2, true);
+  check_random_geometries(QKernel::avx2);
+  check_random_geometries(FKernel::avx2);
 }
 
 TEST(FastQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
   REQUIRE_AVX512_VNNI();
   check_every_case(QKernel::avx512_vnni);
-  check_random_geometries(QKernel::avx512_vnni, false);
+  check_random_geometries(QKernel::avx512_vnni);
 }
 
 // The VNNI kernel's source on SIMDe's AVX-512 intrinsics: its blocking,
@@ -270,7 +315,7 @@ TEST(FastQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
 TEST(EmulatedQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
   REQUIRE_AVX2();
   check_every_case(QKernel::avx512_vnni_emulated);
-  check_random_geometries(QKernel::avx512_vnni_emulated, false);
+  check_random_geometries(QKernel::avx512_vnni_emulated);
 }
 
 TEST(EmulatedQLinearConvVnni, RefusesWeightsBeyondASignedByteOfTheirZeroPoint) {
@@ -345,9 +390,17 @@ TEST(FastQLinearAdd, BitExactInBothRequantModes) {
 
 TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {
   EXPECT_EQ(parse_kernel_policy("auto"), KernelPolicy::auto_select);
+  EXPECT_EQ(parse_kernel_policy("avx2"), KernelPolicy::avx2_only);
   EXPECT_EQ(parse_kernel_policy("reference"), KernelPolicy::reference);
   EXPECT_THROW(parse_kernel_policy("fast"), Error);
   EXPECT_FALSE(use_avx2(KernelPolicy::reference));
+  EXPECT_FALSE(use_avx512(KernelPolicy::reference));
+  EXPECT_FALSE(use_avx512(KernelPolicy::avx2_only));
+  EXPECT_FALSE(use_avx512_vnni(KernelPolicy::avx2_only));
+  EXPECT_EQ(use_avx2(KernelPolicy::avx2_only), cpu_features().avx2);
+  // Each level needs the one below it.
+  EXPECT_TRUE(!use_avx512_vnni(KernelPolicy::auto_select) || use_avx512(KernelPolicy::auto_select));
+  EXPECT_TRUE(!use_avx512(KernelPolicy::auto_select) || use_avx2(KernelPolicy::auto_select));
 }
 
 }  // namespace

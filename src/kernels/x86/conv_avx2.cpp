@@ -20,22 +20,6 @@ namespace {
 
 constexpr int kF32Parts = 2;         // float blocks: 4 channels x 16 positions (3 parts spill registers: measured slower)
 
-// How many taps ONNX Runtime's SGEMM (MLAS) sums in one slice before adding
-// the slice to the output, for a GEMM of n output positions and k taps: MLAS
-// starts from 128 x 128 slices and trades the two strides while the other
-// dimension is small. Summing in the same slices (each from zero, then added)
-// makes tinyq's float convolutions round as ONNX Runtime's do where it runs
-// them through im2col + SGEMM (e.g. the float Conv of an s8 QDQ model).
-std::int64_t mlas_sgemm_stride_k(std::int64_t n, std::int64_t k) {
-  std::int64_t stride_n = 128, stride_k = 128;
-  if (n >= k) {
-    while (stride_k / 2 >= k) stride_n *= 2, stride_k /= 2;
-  } else {
-    while (stride_n > 16 && stride_n / 2 >= n) stride_k *= 2, stride_n /= 2;
-  }
-  return stride_k;
-}
-
 // Float micro-kernel: one panel (4 channels) x one block of P parts. Tap j
 // reads x + offsets[j] + part[i]; w is the panel's weights, 4 per tap. Taps
 // are summed in slices of `slice` from zero, slices added in order, the bias
@@ -164,9 +148,7 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
     float* out = y + n * packed.out_channels * plane;
     fill_padded<float, 1>(p, p.in_channels, s, padded, 0.f,
                           [&](float* dst, std::int64_t c, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
-                            const float* row = image + (c * p.in_h + ih) * p.in_w + iw;
-                            if (step == 1) return static_cast<void>(std::copy(row, row + count, dst));
-                            for (std::int64_t i = 0; i < count; ++i) dst[i] = row[i * step];
+                            write_floats(dst, image + (c * p.in_h + ih) * p.in_w + iw, count, step);
                           });
     if (plane == 1) {
       for (std::size_t j = 0; j < column.size(); ++j) column[j] = padded[offsets[j]];

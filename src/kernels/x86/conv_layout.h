@@ -21,9 +21,9 @@ namespace {  // NOLINT: internal linkage per ISA-specific translation unit (see 
 
 constexpr std::int64_t kSlack = 16;  // extra zero columns so a row's last block may read past its end
 
-std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
+inline std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
 // Ceiling division for any sign of the numerator (positive divisor).
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
 // Per-thread scratch for the padded image: grows to the largest layer once.
 template <typename T>
@@ -42,7 +42,7 @@ struct PaddedShape {
   std::int64_t stride_h, stride_w, rows, cols;
   std::int64_t plane() const { return rows * cols; }
 };
-PaddedShape padded_shape(const Conv2DParams& p) {
+inline PaddedShape padded_shape(const Conv2DParams& p) {
   return {p.stride_h, p.stride_w, p.out_h + ceil_div((p.kernel_h - 1) * p.dilation_h, p.stride_h),
           p.out_w + ceil_div((p.kernel_w - 1) * p.dilation_w, p.stride_w) + kSlack};
 }
@@ -50,13 +50,13 @@ PaddedShape padded_shape(const Conv2DParams& p) {
 // Elements to allocate for `units` channel units of G interleaved channels:
 // one extra row, because the second half of a block that pairs two output
 // rows reads one row past the last plane when out_h is odd (and discards it).
-std::size_t padded_elements(const PaddedShape& s, std::int64_t units, int G) {
+inline std::size_t padded_elements(const PaddedShape& s, std::int64_t units, int G) {
   return static_cast<std::size_t>((units * s.stride_h * s.stride_w * s.plane() + s.cols) * G);
 }
 
 // Offset (in positions) of tap (unit, kh, kw) from the output position's own
 // offset oh * cols + ow, for every tap in (unit, kh, kw) order.
-std::vector<std::int64_t> tap_offsets(const Conv2DParams& p, const PaddedShape& s, std::int64_t units) {
+inline std::vector<std::int64_t> tap_offsets(const Conv2DParams& p, const PaddedShape& s, std::int64_t units) {
   std::vector<std::int64_t> offsets;
   offsets.reserve(static_cast<std::size_t>(units * p.kernel_h * p.kernel_w));
   for (std::int64_t u = 0; u < units; ++u)
@@ -70,14 +70,14 @@ std::vector<std::int64_t> tap_offsets(const Conv2DParams& p, const PaddedShape& 
 }
 
 // Whether some tap reads phase plane (a, b).
-bool phase_is_read(const Conv2DParams& p, std::int64_t a, std::int64_t b) {
+inline bool phase_is_read(const Conv2DParams& p, std::int64_t a, std::int64_t b) {
   bool row = false, col = false;
   for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) row = row || (kh * p.dilation_h) % p.stride_h == a;
   for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) col = col || (kw * p.dilation_w) % p.stride_w == b;
   return row && col;
 }
 
-bool same_sizes(const Conv2DParams& a, const Conv2DParams& b) {
+inline bool same_sizes(const Conv2DParams& a, const Conv2DParams& b) {
   return a.in_h == b.in_h && a.in_w == b.in_w && a.out_h == b.out_h && a.out_w == b.out_w;
 }
 
@@ -91,7 +91,23 @@ const std::vector<std::int64_t>& offsets_for(const Conv2DParams& p, const Padded
   return local;
 }
 
-bool sizes_known(const Conv2DParams& g) { return g.in_h > 0 && g.in_w > 0 && g.out_h > 0 && g.out_w > 0; }
+inline bool sizes_known(const Conv2DParams& g) { return g.in_h > 0 && g.in_w > 0 && g.out_h > 0 && g.out_w > 0; }
+
+// How many taps ONNX Runtime's SGEMM (MLAS) sums in one slice before adding
+// the slice to the output, for a GEMM of n output positions and k taps: MLAS
+// starts from 128 x 128 slices and trades the two strides while the other
+// dimension is small. Summing in the same slices (each from zero, then added)
+// makes tinyq's float convolutions round as ONNX Runtime's do where it runs
+// them through im2col + SGEMM (e.g. the float Conv of an s8 QDQ model).
+inline std::int64_t mlas_sgemm_stride_k(std::int64_t n, std::int64_t k) {
+  std::int64_t stride_n = 128, stride_k = 128;
+  if (n >= k) {
+    while (stride_k / 2 >= k) stride_n *= 2, stride_k /= 2;
+  } else {
+    while (stride_n > 16 && stride_n / 2 >= n) stride_k *= 2, stride_n /= 2;
+  }
+  return stride_k;
+}
 
 // Fills the phase planes of `units` channel units (G channels interleaved per
 // position) with `border` outside the image and, inside it, what
@@ -124,6 +140,12 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
 
 // Row writers for fill_padded. src[g]: channel g's input row at the first
 // column, nullptr for a channel past the last one.
+
+// Floats, one channel per unit (the float kernels' layout).
+inline void write_floats(float* dst, const float* src, std::int64_t count, std::int64_t step) {
+  if (step == 1) return static_cast<void>(std::copy(src, src + count, dst));
+  for (std::int64_t i = 0; i < count; ++i) dst[i] = src[i * step];
+}
 
 // x - x_zp as int16, 2 channels interleaved (conv_avx2's integer layout);
 // a missing channel is 0.

@@ -4,6 +4,7 @@
 #include "ir/shape_inference.h"
 #include "kernels/reference/conv.h"
 #include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/conv_avx512.h"
 #include "runtime/ops/ops.h"
 
 namespace tinyq::runtime::ops {
@@ -62,6 +63,13 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
     const auto packed = std::make_shared<const kernels::x86::PackedConvF32>(kernels::x86::pack_conv_f32(
         geometry, w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
         activation));
+    // The AVX-512 kernel sums in the same order as the AVX2 one: same values.
+    if (kernels::use_avx512(options.kernels))
+      return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
+                kernels::x86::avx512::conv2d_f32(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
+              },
+              "x86-avx512"};
     return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
               const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
               kernels::x86::conv2d_f32_avx2(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
