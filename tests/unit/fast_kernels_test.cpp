@@ -216,6 +216,7 @@ const ConvCase kConvCases[] = {
     {"narrow_odd_rows", 2, 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     {"stride3_kernel5_asymmetric", 1, 6, 9, 23, 29, 5, 5, 3, 3, 1, 2, 1, 0, 2},
     {"stride2_by_1", 1, 3, 4, 12, 20, 3, 3, 2, 1, 1, 1, 0, 1, 1},
+    {"wide_stride2_odd_width", 1, 5, 8, 6, 71, 3, 3, 2, 2, 1, 1, 1, 1, 1},
     {"dilation2", 1, 4, 8, 19, 21, 3, 3, 1, 1, 2, 2, 2, 2, 2},
     {"rectangular_kernel_big_pads", 1, 2, 3, 6, 18, 2, 4, 1, 2, 1, 3, 4, 2, 5},
     {"valid_no_padding", 1, 8, 12, 16, 16, 3, 3, 1, 1, 1, 0, 0, 0, 0},

@@ -152,19 +152,27 @@ inline void write_floats(float* dst, const float* src, std::int64_t count, std::
 template <typename TX>
 void write_pairs(std::int16_t* dst, const TX* const (&src)[2], std::int32_t x_zp, std::int64_t count, std::int64_t step) {
   std::int64_t i = 0;
-  if (step == 1) {
-    const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp)), zero = _mm_setzero_si128();
-    auto widen = [&](const TX* row, std::int64_t at) {  // 8 values minus the zero point, as int16
-      if (!row) return zero;
+  const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp)), zero = _mm_setzero_si128();
+  // 8 values from row + at (step 1: 8 bytes; step 2: the even bytes of 16),
+  // minus the zero point, as int16.
+  auto widen = [&](const TX* row, std::int64_t at) {
+    if (!row) return zero;
+    __m128i words;
+    if (step == 1) {
       const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at));
-      const __m128i words = std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, zero);
-      return _mm_sub_epi16(words, zp);
-    };
-    for (; i + 8 <= count; i += 8) {
-      const __m128i a = widen(src[0], i), b = src[1] ? widen(src[1], i) : zero;
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), _mm_unpacklo_epi16(a, b));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i + 8), _mm_unpackhi_epi16(a, b));
+      words = std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, zero);
+    } else {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at));
+      words = std::is_signed_v<TX> ? _mm_srai_epi16(_mm_slli_epi16(bytes, 8), 8) : _mm_and_si128(bytes, _mm_set1_epi16(0xFF));
     }
+    return _mm_sub_epi16(words, zp);
+  };
+  // Step 2 reads 16 bytes for 8 values: stop while the 16th is still one of the row's.
+  const std::int64_t vector_end = step == 1 ? count : (step == 2 ? count - 1 : 0);
+  for (; i + 8 <= vector_end; i += 8) {
+    const __m128i a = widen(src[0], i), b = widen(src[1], i);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), _mm_unpacklo_epi16(a, b));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i + 8), _mm_unpackhi_epi16(a, b));
   }
   for (; i < count; ++i)
     for (int g = 0; g < 2; ++g)
@@ -177,21 +185,26 @@ template <typename TX>
 void write_quads(std::uint8_t* dst, const TX* const (&src)[4], std::uint8_t missing, std::int64_t count, std::int64_t step) {
   auto code = [](TX v) { return static_cast<std::uint8_t>(std::is_signed_v<TX> ? static_cast<std::int32_t>(v) + 128 : v); };
   std::int64_t i = 0;
-  if (step == 1) {
-    const __m128i flip = _mm_set1_epi8(std::is_signed_v<TX> ? static_cast<char>(0x80) : 0), fill = _mm_set1_epi8(static_cast<char>(missing));
-    auto load = [&](const TX* row, std::int64_t at) {  // 16 codes
-      return row ? _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at)), flip) : fill;
-    };
-    for (; i + 16 <= count; i += 16) {
-      const __m128i c0 = load(src[0], i), c1 = load(src[1], i), c2 = load(src[2], i), c3 = load(src[3], i);
-      const __m128i ab_lo = _mm_unpacklo_epi8(c0, c1), ab_hi = _mm_unpackhi_epi8(c0, c1);
-      const __m128i cd_lo = _mm_unpacklo_epi8(c2, c3), cd_hi = _mm_unpackhi_epi8(c2, c3);
-      __m128i* out = reinterpret_cast<__m128i*>(dst + 4 * i);
-      _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(ab_lo, cd_lo));
-      _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(ab_lo, cd_lo));
-      _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(ab_hi, cd_hi));
-      _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(ab_hi, cd_hi));
-    }
+  const __m128i flip = _mm_set1_epi8(std::is_signed_v<TX> ? static_cast<char>(0x80) : 0), fill = _mm_set1_epi8(static_cast<char>(missing));
+  auto load = [&](const TX* row, std::int64_t at) {  // 16 codes (step 2: the even bytes of 32)
+    if (!row) return fill;
+    if (step == 1) return _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at)), flip);
+    const __m128i even = _mm_set1_epi16(0xFF);
+    const __m128i lo = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at)), even);
+    const __m128i hi = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at + 16)), even);
+    return _mm_xor_si128(_mm_packus_epi16(lo, hi), flip);
+  };
+  // Step 2 reads 32 bytes for 16 values: stop while the 32nd is still one of the row's.
+  const std::int64_t vector_end = step == 1 ? count : (step == 2 ? count - 1 : 0);
+  for (; i + 16 <= vector_end; i += 16) {
+    const __m128i c0 = load(src[0], i), c1 = load(src[1], i), c2 = load(src[2], i), c3 = load(src[3], i);
+    const __m128i ab_lo = _mm_unpacklo_epi8(c0, c1), ab_hi = _mm_unpackhi_epi8(c0, c1);
+    const __m128i cd_lo = _mm_unpacklo_epi8(c2, c3), cd_hi = _mm_unpackhi_epi8(c2, c3);
+    __m128i* out = reinterpret_cast<__m128i*>(dst + 4 * i);
+    _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(ab_lo, cd_lo));
+    _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(ab_lo, cd_lo));
+    _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(ab_hi, cd_hi));
+    _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(ab_hi, cd_hi));
   }
   for (; i < count; ++i)
     for (int g = 0; g < 4; ++g) dst[4 * i + g] = src[g] ? code(src[g][i * step]) : missing;
