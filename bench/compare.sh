@@ -4,6 +4,8 @@
 #   - throughput at batch 250 on 2 threads, repetitions interleaved, median of $REPS (default 3);
 #   - latency at batch 1 on 1 thread (median and p99 over the 10,000 single-image runs);
 #   - peak resident memory of each process (the throughput run);
+#   - each throughput as a share of the machine's peak multiply-accumulate rate,
+#     measured in the same run by tinyq_kernel_bench's peak probes;
 # then bench/calibration.sh (calibration time per method against PyTorch's PTQ).
 # Usage: bench/compare.sh [MODEL]   (build first: scripts/test.sh or scripts/demo.sh)
 set -euo pipefail
@@ -43,6 +45,13 @@ torch_eval() {  # name threads
   measure "$1" $py tests/peers/torch_run.py "$tmp" "$stem" "$test_batch" "$tmp/t" --threads "$2"
   printf '%s\tips\t%s\n' "$1" "$($py -c "import re,sys; s=open(sys.argv[1]).read(); print(10000 / float(re.search(r'torchscript: [0-9]+ inputs in ([0-9.]+) s', s).group(1)))" "$tmp/out")" >> "$results"
 }
+torch_int8_eval() {  # name: eager-mode PTQ (onednn, 2 threads), timed on the 10,000 images at batch 250
+  measure "$1" $py tests/peers/torch_ptq.py "$tmp/torch" "$stem" "$assets/data/cifar-10-batches-bin/data_batch_1.bin" \
+    "$tmp/calib.npy" "$test_batch" "$assets/models/perf_samples_idxs.npy"
+  printf '%s\tips\t%s\n' "$1" "$($py -c "import json,sys; j=json.loads(open(sys.argv[1]).read().splitlines()[-1]); print(j['eval_images'] / j['eval_seconds'])" "$tmp/out")" >> "$results"
+}
+"$tinyq" convert "$model" --out "$tmp/torch" --to pytorch > /dev/null
+"$tinyq" quantize "$model" --out "$tmp/warm.onnx" --save-calib-indices "$tmp/calib.npy" > /dev/null
 
 for rep in $(seq "$reps"); do
   echo "repetition $rep/$reps" >&2
@@ -52,6 +61,7 @@ for rep in $(seq "$reps"); do
   ort_eval "onnxruntime int8" "$tmp/int8.onnx" 250 2
   tinyq_eval "tinyq int8 (fixed requant)" "$tmp/int8.onnx" 250 2 --requant fixed
   torch_eval "pytorch fp32 (TorchScript)" 2
+  torch_int8_eval "pytorch int8 (eager PTQ, onednn)"
 done
 echo "latency runs (batch 1, 1 thread)" >&2
 tinyq_eval "tinyq fp32" "$model" 1 1
@@ -60,10 +70,21 @@ tinyq_eval "tinyq int8 (float requant)" "$tmp/int8.onnx" 1 1
 ort_eval "onnxruntime int8" "$tmp/int8.onnx" 1 1
 
 kernels=$("$tinyq" eval "$tmp/int8.onnx" --subset 10 --profile | awk '$2 == "QLinearConv" {print $3; exit}')
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; tinyq conv kernels chosen: $kernels"
-echo "images: 10,000 CIFAR-10 test images; throughput: batch 250, 2 threads, median of $reps interleaved runs"
-$py - "$results" <<'PY'
-import statistics, sys
+f32_kernels=$("$tinyq" eval "$model" --subset 10 --profile | awk '$2 == "Conv" {print $3; exit}')
+macs=$("$tinyq" info "$model" | sed -n 's/^MACs per image: //p' | tr -d ,)
+# The peak per core of the instruction each precision's chosen kernel uses.
+case $f32_kernels in x86-avx512) f32_probe='fma_f32 (vfmadd231ps zmm)';; *) f32_probe='fma_f32 (vfmadd231ps ymm)';; esac
+case $kernels in x86-avx512-vnni) int8_probe='dpbusd_u8s8 (vpdpbusd zmm)';; *) int8_probe='madd_s16 (vpmaddwd+vpaddd ymm)';; esac
+peak() {  # probe name -> MAC/s of one core
+  build/bench/tinyq_kernel_bench --benchmark_filter="^peak/$(printf '%s' "$1" | sed 's/[()+]/./g')\$" --benchmark_min_time=0.3 \
+    --benchmark_format=json 2> /dev/null | $py -c "import json,sys; print(json.load(sys.stdin)['benchmarks'][0]['MAC/s'])"
+}
+f32_peak=$(peak "$f32_probe"); int8_peak=$(peak "$int8_probe")
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; tinyq kernels chosen: fp32 conv $f32_kernels, int8 conv $kernels"
+echo "images: 10,000 CIFAR-10 test images ($($py -c "print(f'{$macs:,}')") MACs each); throughput: batch 250, 2 threads, median of $reps interleaved runs"
+echo "peak per core (measured now): fp32 $($py -c "print(f'{$f32_peak/1e9:.1f}')") GMAC/s ($f32_probe), int8 $($py -c "print(f'{$int8_peak/1e9:.1f}')") GMAC/s ($int8_probe)"
+MACS=$macs F32_PEAK=$f32_peak INT8_PEAK=$int8_peak $py - "$results" <<'PY'
+import os, statistics, sys
 from collections import defaultdict
 values = defaultdict(lambda: defaultdict(list))
 for line in open(sys.argv[1]):
@@ -71,14 +92,18 @@ for line in open(sys.argv[1]):
     values[name][metric].append(float(value))
 med = lambda n, m: statistics.median(values[n][m]) if values[n][m] else float("nan")
 peer = {"tinyq fp32": "onnxruntime fp32", "tinyq int8 (float requant)": "onnxruntime int8", "tinyq int8 (fixed requant)": "onnxruntime int8"}
-print(f"{'engine':<30} {'images/s':>10} {'vs ORT':>8} {'lat. median ms':>15} {'lat. p99 ms':>12} {'peak RSS MiB':>13}")
+macs, threads = float(os.environ["MACS"]), 2
+print(f"{'engine':<32} {'images/s':>10} {'vs ORT':>8} {'% of peak':>10} {'lat. median ms':>15} {'lat. p99 ms':>12} {'peak RSS MiB':>13}")
 for name in values:
     ips = med(name, "ips")
     ratio = f"{ips / med(peer[name], 'ips'):.2f}x" if name in peer else ""
+    peak = float(os.environ["INT8_PEAK" if "int8" in name else "F32_PEAK"]) * threads
     lat = f"{med(name, 'lat_median'):.4f}" if values[name]["lat_median"] else ""
     p99 = f"{med(name, 'lat_p99'):.4f}" if values[name]["lat_p99"] else ""
     rss = max(values[name]["rss_kib"]) / 1024
-    print(f"{name:<30} {ips:>10.1f} {ratio:>8} {lat:>15} {p99:>12} {rss:>13.1f}")
+    print(f"{name:<32} {ips:>10.1f} {ratio:>8} {100 * ips * macs / peak:>9.1f}% {lat:>15} {p99:>12} {rss:>13.1f}")
+print("% of peak: images/s x MACs per image over 2 cores' peak of the instruction tinyq's kernel for that precision uses;")
+print("an engine built on another instruction (ONNX Runtime's AVX2 int8: vpmaddubsw, twice the MACs but saturating) can exceed it.")
 PY
 echo
 bench/calibration.sh "$model"

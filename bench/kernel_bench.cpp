@@ -1,18 +1,23 @@
 // Per-kernel speed (Google Benchmark): each convolution of ResNet8, fp32 and
-// int8, reference and x86-avx2 kernels, in MAC/s; and the machine's peak
+// int8, reference, x86-avx2, x86-avx512 and x86-avx512-vnni kernels, in MAC/s
+// (a kernel the CPU cannot run reports "skipped"); and the machine's peak
 // multiply-accumulate rate for the instructions the kernels use (a tight loop
-// of independent FMAs / vpmaddwd), so a kernel's figure reads as a share of
-// peak. Run: build/bench/tinyq_kernel_bench [--benchmark_filter=...]
+// of independent FMAs / vpmaddwd / vpdpbusd), so a kernel's figure reads as a
+// share of peak. Run: build/bench/tinyq_kernel_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
+#include <optional>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu_features.h"
 #include "kernels/reference/conv.h"
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
+#include "kernels/x86/conv_avx512.h"
+#include "kernels/x86/conv_avx512_vnni.h"
 
 namespace {
 
@@ -47,8 +52,19 @@ void set_macs(benchmark::State& state, const Conv2DParams& p) {
   state.counters["MAC/s"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void conv_f32(benchmark::State& state, const Layer& layer, bool fast) {
-  if (fast && !tinyq::kernels::cpu_features().avx2) return state.SkipWithError("no AVX2 on this CPU");
+enum class Kernel { reference, avx2, avx512 };  // avx512: x86-avx512 (float) or x86-avx512-vnni (int8)
+
+// Empty when this CPU runs `kernel`, else why not.
+const char* unavailable(Kernel kernel, bool vnni) {
+  using namespace tinyq::kernels;
+  if (kernel == Kernel::avx2 && !use_avx2(KernelPolicy::auto_select)) return "no AVX2 on this CPU";
+  if (kernel == Kernel::avx512 && !(vnni ? use_avx512_vnni(KernelPolicy::auto_select) : use_avx512(KernelPolicy::auto_select)))
+    return vnni ? "no AVX-512 VNNI on this CPU" : "no AVX-512 on this CPU";
+  return nullptr;
+}
+
+void conv_f32(benchmark::State& state, const Layer& layer, Kernel kernel) {
+  if (const char* why = unavailable(kernel, false)) return state.SkipWithError(why);
   const Conv2DParams p = params_of(layer);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
@@ -58,15 +74,16 @@ void conv_f32(benchmark::State& state, const Layer& layer, bool fast) {
     for (float& e : *v) e = u(rng);
   const auto packed = tinyq::kernels::x86::pack_conv_f32(p, w, b, {});
   for (auto _ : state) {
-    if (fast) tinyq::kernels::x86::conv2d_f32_avx2(p, packed, x.data(), y.data());
+    if (kernel == Kernel::avx2) tinyq::kernels::x86::conv2d_f32_avx2(p, packed, x.data(), y.data());
+    else if (kernel == Kernel::avx512) tinyq::kernels::x86::avx512::conv2d_f32(p, packed, x.data(), y.data());
     else tinyq::kernels::conv2d_f32(p, x, w, b, y);
     benchmark::DoNotOptimize(y.data());
   }
   set_macs(state, p);
 }
 
-void conv_u8s8(benchmark::State& state, const Layer& layer, bool fast) {
-  if (fast && !tinyq::kernels::cpu_features().avx2) return state.SkipWithError("no AVX2 on this CPU");
+void conv_u8s8(benchmark::State& state, const Layer& layer, Kernel kernel) {
+  if (const char* why = unavailable(kernel, true)) return state.SkipWithError(why);
   const Conv2DParams p = params_of(layer);
   std::mt19937 rng(2);
   std::vector<std::uint8_t> x(static_cast<std::size_t>(p.in_channels * p.in_h * p.in_w)), y(static_cast<std::size_t>(p.out_channels * p.out_h * p.out_w));
@@ -77,10 +94,16 @@ void conv_u8s8(benchmark::State& state, const Layer& layer, bool fast) {
   tinyq::kernels::Requantizer r;
   r.multipliers = {0.001f};
   r.fixed = {tinyq::kernels::to_fixed_multiplier(0.001)};
-  const auto packed = tinyq::kernels::x86::pack_conv_q<std::int8_t>(p, std::span<const std::int8_t>(w), w_zp, bias, 3, r);
+  const std::span<const std::int8_t> weights(w);
+  const auto packed = tinyq::kernels::x86::pack_conv_q<std::int8_t>(p, weights, w_zp, bias, 3, r);
+  std::optional<tinyq::kernels::x86::PackedConvVnni> packed_vnni;
+  if (kernel == Kernel::avx512)
+    packed_vnni = tinyq::kernels::x86::avx512_vnni::pack_conv_q<std::uint8_t, std::int8_t>(p, weights, w_zp, bias, 3, r);
   for (auto _ : state) {
-    if (fast) {
+    if (kernel == Kernel::avx2) {
       tinyq::kernels::x86::qlinear_conv_avx2<std::uint8_t, std::uint8_t>(p, packed, x.data(), y.data());
+    } else if (kernel == Kernel::avx512) {
+      tinyq::kernels::x86::avx512_vnni::qlinear_conv<std::uint8_t, std::uint8_t>(p, *packed_vnni, x.data(), y.data());
     } else {
       tinyq::kernels::qlinear_conv_accumulate<std::uint8_t, std::int8_t>(p, x, 3, w, w_zp, bias, acc);
       tinyq::kernels::requantize_channels<std::uint8_t>(1, p.out_channels, p.out_h * p.out_w, acc, r, y);
@@ -109,25 +132,61 @@ __attribute__((target("avx2,fma"))) void peak_fma_f32(benchmark::State& state) {
 __attribute__((target("avx2"))) void peak_madd_s16(benchmark::State& state) {
   if (!tinyq::kernels::cpu_features().avx2) return state.SkipWithError("no AVX2 on this CPU");
   constexpr int kInner = 1000;
-  __m256i acc[12];
+  __m256i acc[10];
   for (auto& a : acc) a = _mm256_setzero_si256();
-  const __m256i x = _mm256_set1_epi16(3), w = _mm256_set1_epi16(-2);
+  const __m256i w = _mm256_set1_epi16(-2);
+  for (auto _ : state) {
+    // Each product reads its own accumulator: a product of loop constants
+    // would be computed once (and the loop would time vpaddd alone). The
+    // chains (vpmaddwd + vpaddd latency) are 10 deep: enough to fill the units.
+    for (int i = 0; i < kInner; ++i)
+      for (auto& a : acc) a = _mm256_add_epi32(a, _mm256_madd_epi16(a, w));
+    for (auto& a : acc) benchmark::DoNotOptimize(a);
+  }
+  state.counters["MAC/s"] = benchmark::Counter(10.0 * kInner * 16, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// 16 MACs per vfmadd231ps zmm, 64 per vpdpbusd zmm.
+__attribute__((target("avx512f"))) void peak_fma_f32_zmm(benchmark::State& state) {
+  if (const char* why = unavailable(Kernel::avx512, false)) return state.SkipWithError(why);
+  constexpr int kInner = 1000;
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512 x = _mm512_set1_ps(1.0001f), w = _mm512_set1_ps(0.9999f);
   for (auto _ : state) {
     for (int i = 0; i < kInner; ++i)
-      for (auto& a : acc) a = _mm256_add_epi32(a, _mm256_madd_epi16(x, w));
+      for (auto& a : acc) a = _mm512_fmadd_ps(x, w, a);
     for (auto& a : acc) benchmark::DoNotOptimize(a);
   }
   state.counters["MAC/s"] = benchmark::Counter(12.0 * kInner * 16, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+__attribute__((target("avx512f,avx512vnni"))) void peak_dpbusd_u8s8(benchmark::State& state) {
+  if (const char* why = unavailable(Kernel::avx512, true)) return state.SkipWithError(why);
+  constexpr int kInner = 1000;
+  __m512i acc[12];
+  for (auto& a : acc) a = _mm512_setzero_si512();
+  const __m512i x = _mm512_set1_epi8(3), w = _mm512_set1_epi8(-2);
+  for (auto _ : state) {
+    for (int i = 0; i < kInner; ++i)
+      for (auto& a : acc) a = _mm512_dpbusd_epi32(a, x, w);
+    for (auto& a : acc) benchmark::DoNotOptimize(a);
+  }
+  state.counters["MAC/s"] = benchmark::Counter(12.0 * kInner * 64, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 const int registered = [] {
-  benchmark::RegisterBenchmark("peak/fma_f32 (vfmadd231ps)", peak_fma_f32);
-  benchmark::RegisterBenchmark("peak/madd_s16 (vpmaddwd+vpaddd)", peak_madd_s16);
+  benchmark::RegisterBenchmark("peak/fma_f32 (vfmadd231ps ymm)", peak_fma_f32);
+  benchmark::RegisterBenchmark("peak/madd_s16 (vpmaddwd+vpaddd ymm)", peak_madd_s16);
+  benchmark::RegisterBenchmark("peak/fma_f32 (vfmadd231ps zmm)", peak_fma_f32_zmm);
+  benchmark::RegisterBenchmark("peak/dpbusd_u8s8 (vpdpbusd zmm)", peak_dpbusd_u8s8);
+  const std::pair<const char*, Kernel> f32_kernels[] = {{"x86-avx512", Kernel::avx512}, {"x86-avx2", Kernel::avx2}, {"reference", Kernel::reference}};
+  const std::pair<const char*, Kernel> int8_kernels[] = {{"x86-avx512-vnni", Kernel::avx512}, {"x86-avx2", Kernel::avx2}, {"reference", Kernel::reference}};
   for (const Layer& l : kLayers) {
-    benchmark::RegisterBenchmark((std::string("f32/x86-avx2/") + l.name).c_str(), conv_f32, l, true);
-    benchmark::RegisterBenchmark((std::string("f32/reference/") + l.name).c_str(), conv_f32, l, false);
-    benchmark::RegisterBenchmark((std::string("u8s8/x86-avx2/") + l.name).c_str(), conv_u8s8, l, true);
-    benchmark::RegisterBenchmark((std::string("u8s8/reference/") + l.name).c_str(), conv_u8s8, l, false);
+    for (const auto& [name, kernel] : f32_kernels)
+      benchmark::RegisterBenchmark((std::string("f32/") + name + "/" + l.name).c_str(), conv_f32, l, kernel);
+    for (const auto& [name, kernel] : int8_kernels)
+      benchmark::RegisterBenchmark((std::string("u8s8/") + name + "/" + l.name).c_str(), conv_u8s8, l, kernel);
   }
   return 0;
 }();

@@ -75,10 +75,13 @@ calibration_seconds = time.time() - start
 convert(wrapped, inplace=True)
 
 test_x, labels = images(test_bin)
+start = time.time()
 with torch.no_grad():
     pred = np.concatenate([wrapped(torch.from_numpy(test_x[b:b + 250])).argmax(1).numpy() for b in range(0, len(test_x), 250)])
+eval_seconds = time.time() - start
 perf = np.load(perf_idx)
 print(json.dumps({"accuracy": 100.0 * float(np.mean(pred == labels)),
                   "accuracy_perf200": 100.0 * float(np.mean(pred[perf] == labels[perf])),
                   "engine": "onednn", "qconfig": "get_default_qconfig('onednn')", "fused_groups": len(groups),
-                  "torch": torch.__version__, "calibration_seconds": calibration_seconds}))
+                  "torch": torch.__version__, "calibration_seconds": calibration_seconds,
+                  "eval_seconds": eval_seconds, "eval_images": len(test_x)}))
