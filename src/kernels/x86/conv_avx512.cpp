@@ -26,45 +26,6 @@ inline __m512 load_two_parts(const float* x, std::int64_t first, std::int64_t se
   return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(x + second)), 1));
 }
 
-// One panel (4 channels) x one block (32 positions), summed in conv_avx2's
-// order (see micro_f32 there): slices of `slice` taps from zero, added in
-// order, bias last. kPairedParts: parts 0-1 and 2-3 adjacent in the row.
-template <bool kPairedParts>
-inline void micro_f32(const std::vector<std::int64_t>& offsets, std::int64_t slice, const float* x,
-                      const std::int64_t (&part)[kParts], const float* w, const float* bias, __m512 (&out)[kConvPanel][2]) {
-  __m512 total[kConvPanel][2];  // locals until the end: see conv_avx2
-  for (int r = 0; r < kConvPanel; ++r) total[r][0] = total[r][1] = _mm512_setzero_ps();
-  const std::int64_t taps = static_cast<std::int64_t>(offsets.size());
-  for (std::int64_t first = 0; first < taps; first += slice) {
-    const std::int64_t last = std::min(taps, first + slice);
-    __m512 acc[kConvPanel][2];
-    for (int r = 0; r < kConvPanel; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    const float* wk = w + first * kConvPanel;
-    for (std::int64_t j = first; j < last; ++j, wk += kConvPanel) {
-      const float* xj = x + offsets[static_cast<std::size_t>(j)];
-      __m512 x0, x1;
-      if constexpr (kPairedParts) {
-        x0 = _mm512_loadu_ps(xj + part[0]);
-        x1 = _mm512_loadu_ps(xj + part[2]);
-      } else {
-        x0 = load_two_parts(xj, part[0], part[1]);
-        x1 = load_two_parts(xj, part[2], part[3]);
-      }
-      for (int r = 0; r < kConvPanel; ++r) {
-        const __m512 wv = _mm512_set1_ps(wk[r]);
-        acc[r][0] = _mm512_fmadd_ps(wv, x0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(wv, x1, acc[r][1]);
-      }
-    }
-    for (int r = 0; r < kConvPanel; ++r)
-      for (int h = 0; h < 2; ++h) total[r][h] = _mm512_add_ps(acc[r][h], total[r][h]);
-  }
-  for (int r = 0; r < kConvPanel; ++r) {
-    const __m512 b = _mm512_set1_ps(bias[r]);
-    for (int h = 0; h < 2; ++h) out[r][h] = _mm512_add_ps(total[r][h], b);
-  }
-}
-
 // The activation, then the valid positions of parts (2h, 2h + 1) of a block.
 inline void store_two_parts(__m512 v, const Activation& act, const Block<kParts>& block, int h, float* plane) {
   if (act.kind == Activation::Kind::relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
@@ -78,6 +39,70 @@ inline void store_two_parts(__m512 v, const Activation& act, const Block<kParts>
     std::copy(tmp + 8 * i, tmp + 8 * i + block.count[a + i], plane + block.y_offset[a + i]);
 }
 
+// Q panels (4 channels each, Q = 1 or 2) x one block (32 positions), summed
+// in conv_avx2's order (see micro_f32 there): slices of `slice` taps from
+// zero, added in order, bias last. Two panels give 16 independent
+// accumulator chains, enough to cover the FMA latency (each output's own
+// chain must stay one chain: its rounding order is fixed).
+// kPairedParts: parts 0-1 and 2-3 adjacent in the row.
+template <int Q, bool kPairedParts>
+inline void micro_f32(const std::vector<std::int64_t>& offsets, std::int64_t slice, const float* x,
+                      const std::int64_t (&part)[kParts], const float* w, std::int64_t panel_stride, const float* bias,
+                      __m512 (&out)[Q * kConvPanel][2]) {
+  constexpr int R = Q * kConvPanel;
+  __m512 total[R][2];  // locals until the end: see conv_avx2
+  for (int r = 0; r < R; ++r) total[r][0] = total[r][1] = _mm512_setzero_ps();
+  const std::int64_t taps = static_cast<std::int64_t>(offsets.size());
+  for (std::int64_t first = 0; first < taps; first += slice) {
+    const std::int64_t last = std::min(taps, first + slice);
+    __m512 acc[R][2];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    const float* wk = w + first * kConvPanel;
+    for (std::int64_t j = first; j < last; ++j, wk += kConvPanel) {
+      const float* xj = x + offsets[static_cast<std::size_t>(j)];
+      __m512 x0, x1;
+      if constexpr (kPairedParts) {
+        x0 = _mm512_loadu_ps(xj + part[0]);
+        x1 = _mm512_loadu_ps(xj + part[2]);
+      } else {
+        x0 = load_two_parts(xj, part[0], part[1]);
+        x1 = load_two_parts(xj, part[2], part[3]);
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 wv = _mm512_set1_ps(wk[(r / kConvPanel) * panel_stride + r % kConvPanel]);
+        acc[r][0] = _mm512_fmadd_ps(wv, x0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(wv, x1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int h = 0; h < 2; ++h) total[r][h] = _mm512_add_ps(acc[r][h], total[r][h]);
+  }
+  for (int r = 0; r < R; ++r) {
+    const __m512 b = _mm512_set1_ps(bias[r]);
+    for (int h = 0; h < 2; ++h) out[r][h] = _mm512_add_ps(total[r][h], b);
+  }
+}
+
+// Runs micro_f32 for Q panels from panel q and stores their channels.
+template <int Q>
+void panels_f32(const Conv2DParams& p, const PackedConvF32& packed, const std::vector<std::int64_t>& offsets, std::int64_t slice,
+                const float* padded, const Block<kParts>& block, std::int64_t q, float* out) {
+  std::int64_t part[kParts];
+  for (int i = 0; i < kParts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];
+  const bool paired = part[1] == part[0] + 8 && part[3] == part[2] + 8;
+  const std::int64_t panel_stride = packed.taps * kConvPanel, plane = p.out_h * p.out_w;
+  const float* w = packed.weights.data() + q * panel_stride;
+  const float* bias = packed.bias.data() + q * kConvPanel;
+  __m512 acc[Q * kConvPanel][2];
+  if (paired) micro_f32<Q, true>(offsets, slice, padded + block.x_offset[0], part, w, panel_stride, bias, acc);
+  else micro_f32<Q, false>(offsets, slice, padded + block.x_offset[0], part, w, panel_stride, bias, acc);
+  for (int r = 0; r < Q * kConvPanel; ++r) {
+    const std::int64_t oc = q * kConvPanel + r;
+    if (oc >= packed.out_channels) break;
+    for (int h = 0; h < 2; ++h) store_two_parts(acc[r][h], packed.activation, block, h, out + oc * plane);
+  }
+}
+
 }  // namespace
 
 void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y) {
@@ -88,7 +113,7 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
   float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, s, p.in_channels, packed, local_offsets);
-  const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
+  const std::int64_t plane = p.out_h * p.out_w;
   const std::int64_t slice = mlas_sgemm_stride_k(plane, packed.taps);
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
   for (std::int64_t n = 0; n < p.batch; ++n) {
@@ -99,21 +124,9 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
                             write_floats(dst, image + (c * p.in_h + ih) * p.in_w + iw, count, step);
                           });
     for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
-      std::int64_t part[kParts];
-      for (int i = 0; i < kParts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];
-      const bool paired = part[1] == part[0] + 8 && part[3] == part[2] + 8;
-      for (std::int64_t q = 0; q < panels; ++q) {
-        __m512 acc[kConvPanel][2];
-        const float* w = packed.weights.data() + q * panel_stride;
-        const float* bias = packed.bias.data() + q * kConvPanel;
-        if (paired) micro_f32<true>(offsets, slice, padded + block.x_offset[0], part, w, bias, acc);
-        else micro_f32<false>(offsets, slice, padded + block.x_offset[0], part, w, bias, acc);
-        for (int r = 0; r < kConvPanel; ++r) {
-          const std::int64_t oc = q * kConvPanel + r;
-          if (oc >= packed.out_channels) break;
-          for (int h = 0; h < 2; ++h) store_two_parts(acc[r][h], packed.activation, block, h, out + oc * plane);
-        }
-      }
+      std::int64_t q = 0;
+      for (; q + 2 <= panels; q += 2) panels_f32<2>(p, packed, offsets, slice, padded, block, q, out);
+      if (q < panels) panels_f32<1>(p, packed, offsets, slice, padded, block, q, out);
     });
   }
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Float 2-D convolution (group 1) with AVX-512: conv_avx2's algorithm and
 // packed weights (PackedConvF32) on 16-lane vectors, so twice the outputs per
-// instruction. Every output is summed in the same order as conv_avx2 (and as
+// instruction, and two weight panels (8 channels) x 32 positions per
+// micro-kernel call: 16 independent accumulators, twice conv_avx2's, which
+// the 32 registers allow and the FMA latency needs. Every output is summed in the same order as conv_avx2 (and as
 // ONNX Runtime's SGEMM: slices of taps, each a chain of fused multiply-adds
 // from zero, then added in order, the bias last), so the two kernels agree
 // bit for bit; tests/unit/fast_kernels_test.cpp checks that and the
