@@ -137,9 +137,11 @@ class FastConvTester {
     Requantizer r;
     r.mode = fixed ? kernels::RequantMode::fixed_point : kernels::RequantMode::float_multiplier;
     // Multipliers from tiny to large enough that many outputs saturate.
-    std::uniform_real_distribution<float> log_m(-18.f, -4.f);
+    // Every fourth channel's multiplier is near 1 (0.35 to 1): fixed-point
+    // shifts of 31 and 32 on both sides of the epilogue's two routes.
+    std::uniform_real_distribution<float> log_m(-18.f, -4.f), near_one(-1.5f, 0.f);
     for (std::size_t c = 0; c < channels; ++c) {
-      const float m = std::exp2(log_m(rng_));
+      const float m = std::exp2(c % 4 == 3 ? near_one(rng_) : log_m(rng_));
       r.multipliers.push_back(m);
       r.fixed.push_back(kernels::to_fixed_multiplier(m));
     }

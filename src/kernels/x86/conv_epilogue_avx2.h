@@ -27,11 +27,14 @@ inline __m256i requantize_float8(__m256i acc, __m256 multiplier, __m256 lo, __m2
   return _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
 }
 
-inline __m256i requantize_fixed8(__m256i acc, __m256i m0, __m128i shift, __m256i round, __m256i sign_shifted,
-                                 __m256i zp, __m256i qmin, __m256i qmax) {
+inline __m256i requantize_fixed8(__m256i acc, __m256i m0, int n_shift, __m256i round, __m256i zp, __m256i qmin, __m256i qmax) {
   // As kernels::requantize_fixed: (acc * m0 + 2^(n-1)) >> n in 64 bits; the
-  // scaled values fit int32 (checked at pack time).
-  const __m256i scaled = multiply_round_shift(acc, m0, round, shift, sign_shifted);
+  // scaled values fit int32 (checked at pack time). Multipliers below 1/2
+  // (nearly all) have n >= 32 and take the shorter route.
+  const __m256i scaled =
+      n_shift >= 32 ? multiply_round_shift_high(acc, m0, round, _mm_cvtsi32_si128(n_shift - 32))
+                    : multiply_round_shift(acc, m0, round, _mm_cvtsi32_si128(n_shift),
+                                           _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull >> n_shift)));
   return _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(scaled, zp), qmin), qmax);
 }
 
@@ -62,12 +65,10 @@ inline void requantize_store(const ConvRequant& packed, std::int64_t oc, __m256i
   } else if (packed.mode == kernels::RequantMode::fixed_point) {
     const __m256i m0 = _mm256_set1_epi64x(packed.m0[c]);
     const int n_shift = packed.shift[c];
-    const __m128i shift = _mm_cvtsi32_si128(n_shift);
     const __m256i round = _mm256_set1_epi64x(1ll << (n_shift - 1));
-    const __m256i sign_shifted = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull >> n_shift));
     const __m256i qmin = _mm256_set1_epi32(packed.qmin), qmax = _mm256_set1_epi32(packed.qmax);
-    q0 = requantize_fixed8(a0, m0, shift, round, sign_shifted, zp, qmin, qmax);
-    q1 = requantize_fixed8(a1, m0, shift, round, sign_shifted, zp, qmin, qmax);
+    q0 = requantize_fixed8(a0, m0, n_shift, round, zp, qmin, qmax);
+    q1 = requantize_fixed8(a1, m0, n_shift, round, zp, qmin, qmax);
   } else {
     const __m256 m = _mm256_set1_ps(packed.multipliers[c]);
     const __m256 lo = _mm256_set1_ps(static_cast<float>(packed.qmin - packed.zero_point));
