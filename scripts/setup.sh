@@ -14,7 +14,7 @@ debian_packages=(
   libcurl4-openssl-dev libarchive-dev libssl-dev         # tinyq fetch: HTTP(S), .tar.gz, SHA-256
   libflatbuffers-dev flatbuffers-compiler                # .tflite models
   libcpp-httplib-dev                                     # tinyq serve (the playground's HTTP server)
-  libsimde-dev                                           # unit tests: the AVX-512 VNNI kernel on portable intrinsics
+  libsimde-dev                                           # --kernels avx512-emulated: the AVX-512 kernels on portable intrinsics
   chromium                                               # the playground's browser test (driven by npm playwright-core)
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   clang libclang-rt-14-dev                               # libFuzzer targets (scripts/fuzz.sh)

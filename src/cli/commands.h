@@ -48,7 +48,7 @@ struct QuantizedModel {
   std::size_t calibration_count = 0;
   std::string calibration_source;
 };
-// --requant auto|float|fixed|tflite and --kernels auto|avx2|reference as executor
+// --requant auto|float|fixed|tflite and --kernels auto|avx2|avx512-emulated|reference as executor
 // options; `model` decides what auto means.
 runtime::OpOptions op_options(const std::string& requant, const std::string& kernels = "auto", const std::string& model = "");
 std::string requant_name(kernels::RequantMode mode);

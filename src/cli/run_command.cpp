@@ -72,7 +72,8 @@ const char* const kRequantHelp =
 
 void add_kernels_option(CLI::App* cmd, std::string& kernels) {
   cmd->add_option("--kernels", kernels, "auto (the fastest kernels this CPU runs: x86-avx512-vnni, x86-avx512, x86-avx2), avx2 (no AVX-512 "
-                  "kernels, to compare) or reference (the plain loops that define the results)")
+                  "kernels, to compare), avx512-emulated (the AVX-512 kernels' code on portable intrinsics, to check them "
+                  "on any AVX2 CPU; slow) or reference (the plain loops that define the results)")
       ->capture_default_str();
 }
 

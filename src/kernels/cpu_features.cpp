@@ -69,8 +69,12 @@ const CpuFeatures& cpu_features() {
 KernelPolicy parse_kernel_policy(const std::string& text) {
   if (text == "auto") return KernelPolicy::auto_select;
   if (text == "avx2") return KernelPolicy::avx2_only;
+  if (text == "avx512-emulated") {
+    if (!cpu_features().avx2) throw Error("--kernels avx512-emulated: needs a CPU with AVX2 (the emulation runs on it)");
+    return KernelPolicy::avx512_emulated;
+  }
   if (text == "reference") return KernelPolicy::reference;
-  throw Error("--kernels '" + text + "': expected auto, avx2 or reference");
+  throw Error("--kernels '" + text + "': expected auto, avx2, avx512-emulated or reference");
 }
 
 bool use_avx2(KernelPolicy policy) { return policy != KernelPolicy::reference && cpu_features().avx2; }
@@ -81,5 +85,7 @@ bool use_avx512(KernelPolicy policy) {
 }
 
 bool use_avx512_vnni(KernelPolicy policy) { return use_avx512(policy) && cpu_features().avx512_vnni; }
+
+bool use_avx512_emulated(KernelPolicy policy) { return policy == KernelPolicy::avx512_emulated && cpu_features().avx2; }
 
 }  // namespace tinyq::kernels

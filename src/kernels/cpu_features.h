@@ -22,10 +22,14 @@ struct CpuFeatures {
 const CpuFeatures& cpu_features();
 
 // Which kernels may run: every fast kernel also checks that the CPU has its
-// ISA. avx2_only: the x86-avx2 kernels even where AVX-512 is there (to compare).
-enum class KernelPolicy { auto_select, avx2_only, reference };
+// ISA. avx2_only: the x86-avx2 kernels even where AVX-512 is there (to
+// compare). avx512_emulated: the AVX-512 kernels' code on SIMDe's portable
+// intrinsics (AVX2 underneath), to check their algorithm and their use by the
+// runtime on any AVX2 machine; slow, for tests.
+enum class KernelPolicy { auto_select, avx2_only, avx512_emulated, reference };
 
-// "auto", "avx2" or "reference"; throws Error naming the option otherwise.
+// "auto", "avx2", "avx512-emulated" or "reference"; throws Error naming the
+// option otherwise.
 KernelPolicy parse_kernel_policy(const std::string& text);
 
 // True when the x86-avx2 kernels may run under this policy on this CPU.
@@ -36,5 +40,8 @@ bool use_avx512(KernelPolicy policy);
 
 // True when the x86-avx512-vnni kernels may run (the above and VNNI).
 bool use_avx512_vnni(KernelPolicy policy);
+
+// True when the emulated AVX-512 kernels are asked for (and AVX2 is there).
+bool use_avx512_emulated(KernelPolicy policy);
 
 }  // namespace tinyq::kernels

@@ -394,6 +394,11 @@ TEST(FastQLinearAdd, BitExactInBothRequantModes) {
 TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {
   EXPECT_EQ(parse_kernel_policy("auto"), KernelPolicy::auto_select);
   EXPECT_EQ(parse_kernel_policy("avx2"), KernelPolicy::avx2_only);
+  if (cpu_features().avx2) {
+    EXPECT_EQ(parse_kernel_policy("avx512-emulated"), KernelPolicy::avx512_emulated);
+    EXPECT_TRUE(use_avx512_emulated(KernelPolicy::avx512_emulated));
+    EXPECT_FALSE(use_avx512(KernelPolicy::avx512_emulated));  // the real kernels are not what was asked for
+  }
   EXPECT_EQ(parse_kernel_policy("reference"), KernelPolicy::reference);
   EXPECT_THROW(parse_kernel_policy("fast"), Error);
   EXPECT_FALSE(use_avx2(KernelPolicy::reference));

@@ -70,6 +70,12 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
                 kernels::x86::avx512::conv2d_f32(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
               },
               "x86-avx512"};
+    if (kernels::use_avx512_emulated(options.kernels))
+      return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
+                kernels::x86::avx512_emulated::conv2d_f32(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
+              },
+              "x86-avx512-emulated"};
     return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
               const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
               kernels::x86::conv2d_f32_avx2(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());

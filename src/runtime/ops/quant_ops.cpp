@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "ir/shape_inference.h"
 
@@ -157,6 +158,56 @@ PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& nod
   };
 }
 
+// The two builds of the AVX-512 VNNI convolution: real instructions, and
+// SIMDe's portable ones (--kernels avx512-emulated).
+struct VnniKernel {
+  static constexpr const char* name = "x86-avx512-vnni";
+  template <typename TX, typename TW, typename... Args>
+  static auto pack(Args&&... args) { return kernels::x86::avx512_vnni::pack_conv_q<TX, TW>(std::forward<Args>(args)...); }
+  template <typename TX, typename TY>
+  static void run(const kernels::Conv2DParams& p, const kernels::x86::PackedConvVnni& packed, const TX* x, TY* y) {
+    kernels::x86::avx512_vnni::qlinear_conv<TX, TY>(p, packed, x, y);
+  }
+};
+struct EmulatedVnniKernel {
+  static constexpr const char* name = "x86-avx512-vnni-emulated";
+  template <typename TX, typename TW, typename... Args>
+  static auto pack(Args&&... args) { return kernels::x86::avx512_vnni_emulated::pack_conv_q<TX, TW>(std::forward<Args>(args)...); }
+  template <typename TX, typename TY>
+  static void run(const kernels::Conv2DParams& p, const kernels::x86::PackedConvVnni& packed, const TX* x, TY* y) {
+    kernels::x86::avx512_vnni_emulated::qlinear_conv<TX, TY>(p, packed, x, y);
+  }
+};
+
+// The prepared QLinearConv on a VNNI kernel, or nothing when some w - w_zp
+// needs more than a signed byte. The activation type is fixed here, from the graph.
+template <typename Kernel>
+std::optional<PreparedOp> prepare_vnni_conv(const ir::Graph& graph, const ir::Node& node, const QLinearParams& q,
+                                            const kernels::Conv2DParams& geometry, const Tensor& weight,
+                                            std::span<const std::int32_t> bias) {
+  namespace in_ = qlinear_input;
+  std::optional<PreparedOp> prepared;
+  const Shape ws = weight.shape();
+  dispatch_operands(graph.value(node.inputs[in_::x]).dtype, weight.dtype(), node, [&](auto x_type, auto w_type) {
+    using TX = decltype(x_type);
+    using TW = decltype(w_type);
+    auto packed = Kernel::template pack<TX, TW>(geometry, weight.data<TW>(), std::span<const std::int32_t>(q.w_zero_points), bias,
+                                                q.x_zero_point, q.requantizer);
+    if (!packed) return;
+    auto shared = std::make_shared<const kernels::x86::PackedConvVnni>(std::move(*packed));
+    prepared = PreparedOp{[geometry = q.geometry, shared, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                            const auto p = conv_params_for(geometry, in[in_::x]->shape(), ws, out[0].shape());
+                            if (in[in_::x]->dtype() != dtype_of<TX>()) fail(node, "input type differs from the graph's");
+                            dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
+                              using TY = decltype(y_type);
+                              Kernel::template run<TX, TY>(p, *shared, in[in_::x]->data<TX>().data(), out[0].data<TY>().data());
+                            });
+                          },
+                          Kernel::name};
+  });
+  return prepared;
+}
+
 PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   namespace in_ = qlinear_input;
   if (graph.value(node.inputs[in_::w]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
@@ -175,29 +226,14 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
     kernels::Conv2DParams geometry = q.geometry;
     geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
     with_spatial_sizes(geometry, graph, node);
-    // AVX-512 VNNI where the CPU has it and every w - w_zp fits a signed byte.
-    if (kernels::use_avx512_vnni(options.kernels)) {
-      std::optional<PreparedOp> vnni;
-      dispatch_operands(graph.value(node.inputs[in_::x]).dtype, weight.dtype(), node, [&](auto x_type, auto w_type) {
-        using TX = decltype(x_type);
-        using TW = decltype(w_type);
-        auto packed = kernels::x86::avx512_vnni::pack_conv_q<TX, TW>(geometry, weight.data<TW>(), q.w_zero_points, bias,
-                                                                   q.x_zero_point, q.requantizer);
-        if (!packed) return;
-        auto shared = std::make_shared<const kernels::x86::PackedConvVnni>(std::move(*packed));
-        vnni = PreparedOp{[geometry = q.geometry, shared, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
-                            const auto p = conv_params_for(geometry, in[in_::x]->shape(), ws, out[0].shape());
-                            if (in[in_::x]->dtype() != dtype_of<TX>()) fail(node, "input type differs from the graph's");
-                            dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
-                              using TY = decltype(y_type);
-                              kernels::x86::avx512_vnni::qlinear_conv<TX, TY>(p, *shared, in[in_::x]->data<TX>().data(),
-                                                                              out[0].data<TY>().data());
-                            });
-                          },
-                          "x86-avx512-vnni"};
-      });
-      if (vnni) return *vnni;
-    }
+    // AVX-512 VNNI where the CPU has it (or its emulation is asked for) and
+    // every w - w_zp fits a signed byte.
+    std::optional<PreparedOp> vnni;
+    if (kernels::use_avx512_vnni(options.kernels))
+      vnni = prepare_vnni_conv<VnniKernel>(graph, node, q, geometry, weight, bias);
+    else if (kernels::use_avx512_emulated(options.kernels))
+      vnni = prepare_vnni_conv<EmulatedVnniKernel>(graph, node, q, geometry, weight, bias);
+    if (vnni) return *vnni;
     std::shared_ptr<const kernels::x86::PackedConvQ> packed;
     dispatch_8bit(weight.dtype(), node, [&](auto w_type) {
       using TW = decltype(w_type);
