@@ -19,7 +19,7 @@
 namespace tinyq::kernels::x86 {
 namespace {  // NOLINT: internal linkage per ISA-specific translation unit (see above)
 
-constexpr std::int64_t kSlack = 16;  // extra zero columns so a row's last block may read past its end
+constexpr std::int64_t kPart = 8;  // output positions per part of a block (see Block)
 
 inline std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to - 1) / to * to; }
 // Ceiling division for any sign of the numerator (positive divisor).
@@ -42,9 +42,14 @@ struct PaddedShape {
   std::int64_t stride_h, stride_w, rows, cols;
   std::int64_t plane() const { return rows * cols; }
 };
+// Columns: the output width, the kernel's reach, and the slack a row's last
+// part needs when out_w is not a multiple of 8 (it reads, and discards, up
+// to 8 - out_w % 8 positions past the row's end). No slack for the usual
+// widths (32, 16, 8): every column filled per image is read.
 inline PaddedShape padded_shape(const Conv2DParams& p) {
+  const std::int64_t slack = (kPart - p.out_w % kPart) % kPart;
   return {p.stride_h, p.stride_w, p.out_h + ceil_div((p.kernel_h - 1) * p.dilation_h, p.stride_h),
-          p.out_w + ceil_div((p.kernel_w - 1) * p.dilation_w, p.stride_w) + kSlack};
+          p.out_w + ceil_div((p.kernel_w - 1) * p.dilation_w, p.stride_w) + slack};
 }
 
 // Elements to allocate for `units` channel units of G interleaved channels:
