@@ -146,10 +146,7 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
-    fill_padded<float, 1>(p, p.in_channels, s, padded, 0.f,
-                          [&](float* dst, std::int64_t c, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
-                            write_floats(dst, image + (c * p.in_h + ih) * p.in_w + iw, count, step);
-                          });
+    fill_padded_floats(p, s, image, padded);
     if (plane == 1) {
       for (std::size_t j = 0; j < column.size(); ++j) column[j] = padded[offsets[j]];
       conv_f32_single_position(packed, column.data(), out);
