@@ -19,6 +19,7 @@
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512.h"
 #include "kernels/x86/conv_avx512_vnni.h"
+#include "kernels/x86/depthwise_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "kernels/x86/statistics_avx2.h"
 
@@ -41,7 +42,7 @@ namespace {
 
 // Which convolution run_f32 / run_q checks against the reference.
 enum class FKernel { avx2, avx512, avx512_emulated };
-enum class QKernel { avx2, avx512_vnni, avx512_vnni_emulated };
+enum class QKernel { avx2, avx2_depthwise, avx512_vnni, avx512_vnni_emulated };
 
 std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t dilation, std::int64_t pad_before,
                       std::int64_t pad_after) {
@@ -62,10 +63,12 @@ class FastConvTester {
     return *this;
   }
   FastConvTester& seed(unsigned s) { rng_.seed(s); return *this; }
+  // One group per channel, one output channel per group (in = out channels).
+  FastConvTester& depthwise() { p_.group = p_.out_channels = p_.in_channels; return *this; }
 
   std::string describe() const {
     std::ostringstream o;
-    o << "N" << p_.batch << " C" << p_.in_channels << "->" << p_.out_channels << " in " << p_.in_h << "x" << p_.in_w << " k "
+    o << (p_.group > 1 ? "depthwise " : "") << "N" << p_.batch << " C" << p_.in_channels << "->" << p_.out_channels << " in " << p_.in_h << "x" << p_.in_w << " k "
       << p_.kernel_h << "x" << p_.kernel_w << " stride " << p_.stride_h << "," << p_.stride_w << " dil " << p_.dilation_h
       << " pads " << p_.pad_top << "," << p_.pad_left << "," << pad_bottom_ << "," << pad_right_;
     return o.str();
@@ -118,7 +121,7 @@ class FastConvTester {
     Conv2DParams p = complete();
     auto draw = [&](auto lo, auto hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); };
     std::vector<TX> x(static_cast<std::size_t>(p.batch * p.in_channels * p.in_h * p.in_w));
-    std::vector<TW> w(static_cast<std::size_t>(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w));
+    std::vector<TW> w(static_cast<std::size_t>(p.out_channels * (p.in_channels / p.group) * p.kernel_h * p.kernel_w));
     for (auto& v : x) v = static_cast<TX>(draw(std::numeric_limits<TX>::min(), std::numeric_limits<TX>::max()));
     const std::int32_t x_zp = draw(std::numeric_limits<TX>::min(), std::numeric_limits<TX>::max());
     const std::size_t channels = per_channel ? static_cast<std::size_t>(p.out_channels) : 1;
@@ -160,6 +163,10 @@ class FastConvTester {
       switch (kernel) {
         case QKernel::avx2:
           x86::qlinear_conv_avx2<TX, TY>(p, x86::pack_conv_q<TW>(packed_geometry, weights, w_zp, bias, x_zp, r), x.data(), out.data());
+          return;
+        case QKernel::avx2_depthwise:
+          x86::qlinear_depthwise_avx2<TX, TY>(p, x86::pack_depthwise_q<TW>(packed_geometry, weights, w_zp, bias, x_zp, r), x.data(),
+                                              out.data());
           return;
         case QKernel::avx512_vnni: {
           const auto packed = x86::avx512_vnni::pack_conv_q<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
@@ -305,6 +312,43 @@ TEST(FastQLinearConv, RandomGeometries) {
   REQUIRE_AVX2();
   check_random_geometries(QKernel::avx2);
   check_random_geometries(FKernel::avx2);
+}
+
+// Depthwise: named geometries (MobileNet's 3x3 stride 1 and 2, odd windows
+// whose last tap pairs with nothing, wide and narrow rows) and random ones.
+TEST(FastQLinearDepthwise, BitExactForEveryTypeGranularityAndRequantMode) {
+  REQUIRE_AVX2();
+  const ConvCase cases[] = {
+      {"mobilenet_3x3", 1, 32, 32, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+      {"mobilenet_3x3_stride2_same", 2, 16, 16, 24, 24, 3, 3, 2, 2, 1, 0, 0, 1, 1},
+      {"ds_cnn_3x3_rectangular", 1, 8, 8, 25, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+      {"kernel_5x5_stride3_pads", 1, 5, 5, 23, 29, 5, 5, 3, 3, 1, 2, 1, 0, 2},
+      {"kernel_2x4_dilation2", 1, 3, 3, 19, 41, 2, 4, 1, 2, 2, 1, 3, 2, 1},
+      {"kernel_1x1", 1, 7, 7, 9, 11, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+  };
+  unsigned seed = 500;
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    for (bool per_channel : {false, true})
+      for (bool fixed : {false, true}) {
+        tester_for(c, seed++).depthwise().run_q<std::uint8_t, std::int8_t, std::uint8_t>(per_channel, fixed, QKernel::avx2_depthwise);
+        tester_for(c, seed++).depthwise().run_q<std::uint8_t, std::uint8_t, std::int8_t>(per_channel, fixed, QKernel::avx2_depthwise);
+        tester_for(c, seed++).depthwise().run_q<std::int8_t, std::int8_t, std::int8_t>(per_channel, fixed, QKernel::avx2_depthwise);
+      }
+  }
+  std::mt19937 rng(77);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int i = 0; i < 40; ++i) {
+    const int k = pick(1, 5), s = pick(1, 3), d = pick(1, 2);
+    const std::int64_t ch = pick(1, 9);
+    ConvCase c{"random", pick(1, 2), ch, ch, pick(k * d, 20), pick(k * d, 40), k, pick(1, 5), s, pick(1, 3), d,
+               pick(0, 2), pick(0, 2), pick(0, 2), pick(0, 2)};
+    if (c.pt >= c.kh * c.dil || c.pl >= c.kw * c.dil) c.pt = c.pl = 0;
+    if (c.w < c.kw * c.dil) c.w = c.kw * c.dil;
+    auto t = tester_for(c, static_cast<unsigned>(4000 + i)).depthwise();
+    SCOPED_TRACE(t.describe());
+    t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0, QKernel::avx2_depthwise);
+  }
 }
 
 TEST(FastQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {

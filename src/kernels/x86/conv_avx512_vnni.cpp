@@ -64,17 +64,6 @@ inline void micro_vnni(const std::vector<std::int64_t>& offsets, const std::uint
   for (int r = 0; r < kVnniPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
 }
 
-// Parts (2h, 2h + 1) of a block: what one 512-bit accumulator holds.
-Block<2> half_of(const Block<kParts>& block, int h) {
-  Block<2> half{};
-  for (int i = 0; i < 2; ++i) {
-    half.x_offset[i] = block.x_offset[2 * h + i];
-    half.y_offset[i] = block.y_offset[2 * h + i];
-    half.count[i] = block.count[2 * h + i];
-  }
-  return half;
-}
-
 template <typename TX>
 constexpr std::uint8_t u8_code(std::int32_t value) {
   return static_cast<std::uint8_t>(std::is_signed_v<TX> ? value + 128 : value);

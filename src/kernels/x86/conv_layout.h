@@ -156,29 +156,31 @@ inline void fill_padded_floats(const Conv2DParams& p, const PaddedShape& s, cons
                         });
 }
 
+// 8 values as int16 from `at`, every `step`-th byte for step 1 or 2 (step 2
+// reads 16 bytes: the caller keeps that inside the row).
+template <typename TX>
+__m128i load8_words(const TX* at, std::int64_t step) {
+  if (step == 1) {
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+    return std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, _mm_setzero_si128());
+  }
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  return std::is_signed_v<TX> ? _mm_srai_epi16(_mm_slli_epi16(bytes, 8), 8) : _mm_and_si128(bytes, _mm_set1_epi16(0xFF));
+}
+
+// How many of `count` positions the vector writers may take 8 (or 16) at a
+// time: all for step 1; for step 2 one fewer, so that the last 16 (or 32)
+// bytes read end inside the row; none for larger steps.
+inline std::int64_t vector_end(std::int64_t count, std::int64_t step) { return step == 1 ? count : (step == 2 ? count - 1 : 0); }
+
 // x - x_zp as int16, 2 channels interleaved (conv_avx2's integer layout);
 // a missing channel is 0.
 template <typename TX>
 void write_pairs(std::int16_t* dst, const TX* const (&src)[2], std::int32_t x_zp, std::int64_t count, std::int64_t step) {
-  std::int64_t i = 0;
   const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp)), zero = _mm_setzero_si128();
-  // 8 values from row + at (step 1: 8 bytes; step 2: the even bytes of 16),
-  // minus the zero point, as int16.
-  auto widen = [&](const TX* row, std::int64_t at) {
-    if (!row) return zero;
-    __m128i words;
-    if (step == 1) {
-      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at));
-      words = std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, zero);
-    } else {
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at));
-      words = std::is_signed_v<TX> ? _mm_srai_epi16(_mm_slli_epi16(bytes, 8), 8) : _mm_and_si128(bytes, _mm_set1_epi16(0xFF));
-    }
-    return _mm_sub_epi16(words, zp);
-  };
-  // Step 2 reads 16 bytes for 8 values: stop while the 16th is still one of the row's.
-  const std::int64_t vector_end = step == 1 ? count : (step == 2 ? count - 1 : 0);
-  for (; i + 8 <= vector_end; i += 8) {
+  auto widen = [&](const TX* row, std::int64_t at) { return row ? _mm_sub_epi16(load8_words(row + at * step, step), zp) : zero; };
+  std::int64_t i = 0;
+  for (const std::int64_t end = vector_end(count, step); i + 8 <= end; i += 8) {
     const __m128i a = widen(src[0], i), b = widen(src[1], i);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), _mm_unpacklo_epi16(a, b));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i + 8), _mm_unpackhi_epi16(a, b));
@@ -186,6 +188,16 @@ void write_pairs(std::int16_t* dst, const TX* const (&src)[2], std::int32_t x_zp
   for (; i < count; ++i)
     for (int g = 0; g < 2; ++g)
       dst[2 * i + g] = src[g] ? static_cast<std::int16_t>(static_cast<std::int32_t>(src[g][i * step]) - x_zp) : std::int16_t{0};
+}
+
+// x - x_zp as int16, one channel (the depthwise kernel's layout).
+template <typename TX>
+void write_words(std::int16_t* dst, const TX* src, std::int32_t x_zp, std::int64_t count, std::int64_t step) {
+  const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp));
+  std::int64_t i = 0;
+  for (const std::int64_t end = vector_end(count, step); i + 8 <= end; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_sub_epi16(load8_words(src + i * step, step), zp));
+  for (; i < count; ++i) dst[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(src[i * step]) - x_zp);
 }
 
 // u8 codes (s8 values + 128), 4 channels interleaved (conv_avx512_vnni's
@@ -203,9 +215,7 @@ void write_quads(std::uint8_t* dst, const TX* const (&src)[4], std::uint8_t miss
     const __m128i hi = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at + 16)), even);
     return _mm_xor_si128(_mm_packus_epi16(lo, hi), flip);
   };
-  // Step 2 reads 32 bytes for 16 values: stop while the 32nd is still one of the row's.
-  const std::int64_t vector_end = step == 1 ? count : (step == 2 ? count - 1 : 0);
-  for (; i + 16 <= vector_end; i += 16) {
+  for (const std::int64_t end = vector_end(count, step); i + 16 <= end; i += 16) {
     const __m128i c0 = load(src[0], i), c1 = load(src[1], i), c2 = load(src[2], i), c3 = load(src[3], i);
     const __m128i ab_lo = _mm_unpacklo_epi8(c0, c1), ab_hi = _mm_unpackhi_epi8(c0, c1);
     const __m128i cd_lo = _mm_unpacklo_epi8(c2, c3), cd_hi = _mm_unpackhi_epi8(c2, c3);
@@ -259,6 +269,18 @@ void for_each_block(std::int64_t out_h, std::int64_t out_w, std::int64_t cols, F
   if (filled == 0) return;
   for (int i = filled; i < P; ++i) block.x_offset[i] = block.x_offset[0], block.y_offset[i] = block.y_offset[0], block.count[i] = 0;
   f(block);
+}
+
+// Parts (2h, 2h + 1) of a block of 4 parts, as a block of 2 (what the
+// requantizing store takes).
+inline Block<2> half_of(const Block<4>& block, int h) {
+  Block<2> half{};
+  for (int i = 0; i < 2; ++i) {
+    half.x_offset[i] = block.x_offset[2 * h + i];
+    half.y_offset[i] = block.y_offset[2 * h + i];
+    half.count[i] = block.count[2 * h + i];
+  }
+  return half;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512_vnni.h"
+#include "kernels/x86/depthwise_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "runtime/ops/ops.h"
 #include "runtime/qlinear_node.h"
@@ -208,6 +209,39 @@ std::optional<PreparedOp> prepare_vnni_conv(const ir::Graph& graph, const ir::No
   return prepared;
 }
 
+// A depthwise QLinearConv (group == channels, one output channel per group)
+// on the AVX2 depthwise kernel; weight and bias must be constants.
+std::optional<PreparedOp> prepare_depthwise_conv(const ir::Graph& graph, const ir::Node& node, const QLinearParams& q, bool has_bias) {
+  namespace in_ = qlinear_input;
+  const Shape& xs = graph.value(node.inputs[in_::x]).shape;
+  if (!graph.is_initializer(node.inputs[in_::w]) || (has_bias && !graph.is_initializer(node.inputs[in_::bias]))) return std::nullopt;
+  const Tensor& weight = graph.initializer(node.inputs[in_::w]);
+  const Shape ws = weight.shape();
+  if (xs.size() != 4 || xs[1] != q.geometry.group || ws[0] != q.geometry.group || ws[1] != 1) return std::nullopt;
+  kernels::Conv2DParams geometry = q.geometry;
+  geometry.out_channels = geometry.in_channels = ws[0], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
+  with_spatial_sizes(geometry, graph, node);
+  const std::span<const std::int32_t> bias =
+      has_bias ? graph.initializer(node.inputs[in_::bias]).data<std::int32_t>() : std::span<const std::int32_t>{};
+  std::shared_ptr<const kernels::x86::PackedDepthwiseQ> packed;
+  dispatch_8bit(weight.dtype(), node, [&](auto w_type) {
+    using TW = decltype(w_type);
+    packed = std::make_shared<const kernels::x86::PackedDepthwiseQ>(
+        kernels::x86::pack_depthwise_q<TW>(geometry, weight.data<TW>(), q.w_zero_points, bias, q.x_zero_point, q.requantizer));
+  });
+  return PreparedOp{[geometry = q.geometry, packed, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                      const auto p = conv_params_for(geometry, in[in_::x]->shape(), ws, out[0].shape());
+                      dispatch_8bit(in[in_::x]->dtype(), node, [&](auto x_type) {
+                        dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
+                          using TX = decltype(x_type);
+                          using TY = decltype(y_type);
+                          kernels::x86::qlinear_depthwise_avx2<TX, TY>(p, *packed, in[in_::x]->data<TX>().data(), out[0].data<TY>().data());
+                        });
+                      });
+                    },
+                    "x86-avx2"};
+}
+
 PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   namespace in_ = qlinear_input;
   if (graph.value(node.inputs[in_::w]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
@@ -216,6 +250,8 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
   dispatch_operands(graph.value(node.inputs[in_::x]).dtype, graph.value(node.inputs[in_::w]).dtype, node, [](auto, auto) {});
   // TFLite's double rounding runs on the reference kernel (the fast kernels
   // requantize in float or single-rounding fixed point only).
+  if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group > 1)
+    if (auto depthwise = prepare_depthwise_conv(graph, node, q, has_bias)) return *depthwise;
   if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group == 1 &&
       graph.is_initializer(node.inputs[in_::w]) &&
       (!has_bias || graph.is_initializer(node.inputs[in_::bias]))) {
