@@ -41,7 +41,7 @@ namespace {
                   "tested by EmulatedConvF32Avx512)"
 
 // Which convolution run_f32 / run_q checks against the reference.
-enum class FKernel { avx2, avx512, avx512_emulated };
+enum class FKernel { avx2, avx2_depthwise, avx512, avx512_emulated };
 enum class QKernel { avx2, avx2_depthwise, avx512_vnni, avx512_vnni_emulated };
 
 std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t dilation, std::int64_t pad_before,
@@ -80,37 +80,39 @@ class FastConvTester {
     Conv2DParams p = complete();
     std::uniform_real_distribution<float> u(-1.f, 1.f);
     std::vector<float> x(static_cast<std::size_t>(p.batch * p.in_channels * p.in_h * p.in_w));
-    std::vector<float> w(static_cast<std::size_t>(p.out_channels * p.in_channels * p.kernel_h * p.kernel_w));
+    std::vector<float> w(static_cast<std::size_t>(p.out_channels * (p.in_channels / p.group) * p.kernel_h * p.kernel_w));
     std::vector<float> b(static_cast<std::size_t>(p.out_channels));
     for (auto& v : x) v = u(rng_);
     for (auto& v : w) v = u(rng_);
     for (auto& v : b) v = u(rng_);
     std::vector<float> ref(static_cast<std::size_t>(p.batch * p.out_channels * p.out_h * p.out_w)), fast(ref.size(), NAN);
     conv2d_f32(p, x, w, b, ref, act);
-    auto run_fast = [&](const x86::PackedConvF32& packed, std::vector<float>& out) {
+    // Packed with the sizes known (tap offsets computed once) or not.
+    auto run_fast = [&](const Conv2DParams& packed_geometry, std::vector<float>& out) {
+      if (kernel == FKernel::avx2_depthwise)
+        return x86::depthwise_f32_avx2(p, x86::pack_depthwise_f32(packed_geometry, w, b, act), x.data(), out.data());
+      const auto packed = x86::pack_conv_f32(packed_geometry, w, b, act);
       switch (kernel) {
-        case FKernel::avx2: return x86::conv2d_f32_avx2(p, packed, x.data(), out.data());
+        case FKernel::avx2: case FKernel::avx2_depthwise: return x86::conv2d_f32_avx2(p, packed, x.data(), out.data());
         case FKernel::avx512: return x86::avx512::conv2d_f32(p, packed, x.data(), out.data());
         case FKernel::avx512_emulated: return x86::avx512_emulated::conv2d_f32(p, packed, x.data(), out.data());
       }
     };
-    const auto packed = x86::pack_conv_f32(p, w, b, act);
-    run_fast(packed, fast);
-    // Packed without the spatial sizes (tap offsets computed per call): the same values.
+    run_fast(p, fast);
     Conv2DParams unsized = p;
     unsized.in_h = unsized.in_w = unsized.out_h = unsized.out_w = 0;
     std::vector<float> fast_unsized(ref.size(), NAN);
-    run_fast(x86::pack_conv_f32(unsized, w, b, act), fast_unsized);
+    run_fast(unsized, fast_unsized);
     ASSERT_EQ(fast_unsized, fast) << describe();
-    if (kernel != FKernel::avx2) {
+    if (kernel == FKernel::avx512 || kernel == FKernel::avx512_emulated) {
       std::vector<float> avx2(ref.size(), NAN);
-      x86::conv2d_f32_avx2(p, packed, x.data(), avx2.data());
+      x86::conv2d_f32_avx2(p, x86::pack_conv_f32(p, w, b, act), x.data(), avx2.data());
       for (std::size_t i = 0; i < ref.size(); ++i)
         ASSERT_EQ(std::bit_cast<std::uint32_t>(fast[i]), std::bit_cast<std::uint32_t>(avx2[i]))
             << describe() << " at output " << i << ": " << fast[i] << " vs the AVX2 kernel's " << avx2[i];
     }
     // Relative to the size of the sum's terms, which bounds the rounding of any order.
-    const double scale = static_cast<double>(p.in_channels * p.kernel_h * p.kernel_w);
+    const double scale = static_cast<double>(p.in_channels / p.group * p.kernel_h * p.kernel_w);
     for (std::size_t i = 0; i < ref.size(); ++i)
       ASSERT_NEAR(fast[i], ref[i], 1e-5 * scale) << describe() << " at output " << i;
   }
@@ -316,7 +318,7 @@ TEST(FastQLinearConv, RandomGeometries) {
 
 // Depthwise: named geometries (MobileNet's 3x3 stride 1 and 2, odd windows
 // whose last tap pairs with nothing, wide and narrow rows) and random ones.
-TEST(FastQLinearDepthwise, BitExactForEveryTypeGranularityAndRequantMode) {
+TEST(FastDepthwise, IntegerBitExactAndFloatWithinTheReference) {
   REQUIRE_AVX2();
   const ConvCase cases[] = {
       {"mobilenet_3x3", 1, 32, 32, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
@@ -336,6 +338,11 @@ TEST(FastQLinearDepthwise, BitExactForEveryTypeGranularityAndRequantMode) {
         tester_for(c, seed++).depthwise().run_q<std::int8_t, std::int8_t, std::int8_t>(per_channel, fixed, QKernel::avx2_depthwise);
       }
   }
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    tester_for(c, seed++).depthwise().run_f32({}, FKernel::avx2_depthwise);
+    tester_for(c, seed++).depthwise().run_f32({Activation::Kind::clip, 0.f, 0.5f}, FKernel::avx2_depthwise);
+  }
   std::mt19937 rng(77);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int i = 0; i < 40; ++i) {
@@ -348,6 +355,7 @@ TEST(FastQLinearDepthwise, BitExactForEveryTypeGranularityAndRequantMode) {
     auto t = tester_for(c, static_cast<unsigned>(4000 + i)).depthwise();
     SCOPED_TRACE(t.describe());
     t.run_q<std::uint8_t, std::int8_t, std::uint8_t>(i % 2 == 0, i % 3 == 0, QKernel::avx2_depthwise);
+    tester_for(c, static_cast<unsigned>(5000 + i)).depthwise().run_f32({Activation::Kind::relu}, FKernel::avx2_depthwise);
   }
 }
 

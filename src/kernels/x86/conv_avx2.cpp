@@ -58,15 +58,6 @@ inline void micro_f32(const std::vector<std::int64_t>& offsets, std::int64_t sli
   }
 }
 
-inline void store_f32(__m256 v, const Activation& act, std::int64_t count, float* dst) {
-  if (act.kind == Activation::Kind::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-  else if (act.kind == Activation::Kind::clip) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(act.min)), _mm256_set1_ps(act.max));
-  if (count == 8) return _mm256_storeu_ps(dst, v);
-  alignas(32) float tmp[8];
-  _mm256_store_ps(tmp, v);
-  for (std::int64_t i = 0; i < count; ++i) dst[i] = tmp[i];
-}
-
 // A convolution with a single output position is a matrix-vector product,
 // which MLAS runs through its M=1 SGEMM kernel (SgemmKernelM1TransposeBAvx):
 // per output channel, 8 lane sums of separately rounded products, taps taken
@@ -146,7 +137,7 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
-    fill_padded_floats(p, s, image, padded);
+    fill_padded_floats(p, s, image, p.in_channels, padded);
     if (plane == 1) {
       for (std::size_t j = 0; j < column.size(); ++j) column[j] = padded[offsets[j]];
       conv_f32_single_position(packed, column.data(), out);

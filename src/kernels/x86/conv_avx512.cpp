@@ -119,7 +119,7 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
-    fill_padded_floats(p, s, image, padded);
+    fill_padded_floats(p, s, image, p.in_channels, padded);
     for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
       std::int64_t q = 0;
       for (; q + 2 <= panels; q += 2) panels_f32<2>(p, packed, offsets, slice, padded, block, q, out);

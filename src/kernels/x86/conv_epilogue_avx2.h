@@ -1,5 +1,6 @@
 #pragma once
-// The requantizing store of the x86 integer convolutions: 16 int32
+// The stores of the x86 convolutions with AVX2: the float one (activation,
+// partial vectors) and the requantizing store of the integer ones: 16 int32
 // accumulators of one output channel (two halves of 8 positions) to 8-bit
 // outputs, with AVX2 instructions. Shared by conv_avx2 and conv_avx512_vnni
 // (whose accumulators are summed in 512-bit registers and stored through
@@ -17,6 +18,16 @@
 
 namespace tinyq::kernels::x86 {
 namespace {  // NOLINT: internal linkage per ISA-specific translation unit
+
+// The float kernels' store: the fused activation, then `count` (1..8) floats.
+inline void store_f32(__m256 v, const Activation& act, std::int64_t count, float* dst) {
+  if (act.kind == Activation::Kind::relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+  else if (act.kind == Activation::Kind::clip) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(act.min)), _mm256_set1_ps(act.max));
+  if (count == 8) return _mm256_storeu_ps(dst, v);
+  alignas(32) float tmp[8];
+  _mm256_store_ps(tmp, v);
+  for (std::int64_t i = 0; i < count; ++i) dst[i] = tmp[i];
+}
 
 // Requantizes 8 accumulators of one output channel (bias already added).
 inline __m256i requantize_float8(__m256i acc, __m256 multiplier, __m256 lo, __m256 hi, __m256i zp) {

@@ -146,9 +146,12 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
 // Row writers for fill_padded. src[g]: channel g's input row at the first
 // column, nullptr for a channel past the last one.
 
-// The float kernels' padded image of one NCHW image: one channel per unit, 0 outside.
-inline void fill_padded_floats(const Conv2DParams& p, const PaddedShape& s, const float* image, float* padded) {
-  fill_padded<float, 1>(p, p.in_channels, s, padded, 0.f,
+// The float kernels' padded image of `channels` planes of an NCHW image (all
+// of them for a convolution, one at a time for a depthwise one): one channel
+// per unit, 0 outside.
+inline void fill_padded_floats(const Conv2DParams& p, const PaddedShape& s, const float* image, std::int64_t channels,
+                               float* padded) {
+  fill_padded<float, 1>(p, channels, s, padded, 0.f,
                         [&](float* dst, std::int64_t c, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
                           const float* src = image + (c * p.in_h + ih) * p.in_w + iw;
                           if (step == 1) return static_cast<void>(std::copy(src, src + count, dst));

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 
 #include "kernels/x86/conv_epilogue_avx2.h"
 #include "kernels/x86/conv_layout.h"
@@ -44,7 +45,58 @@ inline void micro_depthwise(const std::int64_t* offsets, std::int64_t tap_pairs,
   for (int i = 0; i < kParts; ++i) out[i] = acc[i];
 }
 
+// Float: one channel x one block, a chain of fused multiply-adds per output
+// from the bias, taps in order.
+inline void micro_depthwise_f32(const std::vector<std::int64_t>& offsets, const float* x, const std::int64_t (&part)[kParts],
+                                const float* w, float bias, __m256 (&out)[kParts]) {
+  __m256 acc[kParts];
+  for (auto& a : acc) a = _mm256_set1_ps(bias);
+  for (std::size_t t = 0; t < offsets.size(); ++t) {
+    const __m256 wv = _mm256_broadcast_ss(w + t);
+    const float* xt = x + offsets[t];
+    for (int i = 0; i < kParts; ++i) acc[i] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xt + part[i]), acc[i]);
+  }
+  for (int i = 0; i < kParts; ++i) out[i] = acc[i];
+}
+
 }  // namespace
+
+PackedDepthwiseF32 pack_depthwise_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
+                                      Activation activation) {
+  PackedDepthwiseF32 packed;
+  packed.geometry = geometry;
+  if (sizes_known(geometry)) packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), 1);
+  packed.channels = geometry.out_channels;
+  packed.window = geometry.kernel_h * geometry.kernel_w;
+  packed.weights.assign(weight.begin(), weight.end());
+  packed.bias.assign(static_cast<std::size_t>(packed.channels), 0.f);
+  if (!bias.empty()) std::copy(bias.begin(), bias.end(), packed.bias.begin());
+  packed.activation = activation;
+  return packed;
+}
+
+void depthwise_f32_avx2(const Conv2DParams& p, const PackedDepthwiseF32& packed, const float* x, float* y) {
+  const PaddedShape s = padded_shape(p);
+  float* padded = scratch<float>(padded_elements(s, 1, 1));
+  std::vector<std::int64_t> local_offsets;
+  const std::vector<std::int64_t>& offsets = offsets_for(p, s, 1, packed, local_offsets);
+  const std::int64_t plane = p.out_h * p.out_w, channels = packed.channels;
+  for (std::int64_t n = 0; n < p.batch; ++n)
+    for (std::int64_t c = 0; c < channels; ++c) {
+      fill_padded_floats(p, s, x + (n * channels + c) * p.in_h * p.in_w, 1, padded);
+      float* out = y + (n * channels + c) * plane;
+      const float* w = packed.weights.data() + c * packed.window;
+      const float bias = packed.bias[static_cast<std::size_t>(c)];
+      for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
+        std::int64_t part[kParts];
+        for (int i = 0; i < kParts; ++i) part[i] = block.x_offset[i] - block.x_offset[0];
+        __m256 acc[kParts];
+        micro_depthwise_f32(offsets, padded + block.x_offset[0], part, w, bias, acc);
+        for (int i = 0; i < kParts; ++i)
+          if (block.count[i]) store_f32(acc[i], packed.activation, block.count[i], out + block.y_offset[i]);
+      });
+    }
+}
 
 template <typename TW>
 PackedDepthwiseQ pack_depthwise_q(const Conv2DParams& geometry, std::span<const TW> weight,

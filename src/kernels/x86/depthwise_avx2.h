@@ -1,8 +1,10 @@
 #pragma once
-// Quantized depthwise 2-D convolution (QLinearConv with group == channels,
-// one output channel per input channel: MobileNet's and DS-CNN's layers) with
-// AVX2. Same semantics as kernels/reference/quantized.h, bit for bit;
-// tests/unit/fast_kernels_test.cpp holds it to the reference.
+// Depthwise 2-D convolutions (group == channels, one output channel per
+// input channel: MobileNet's and DS-CNN's layers) with AVX2, float and
+// quantized (QLinearConv). Same semantics as kernels/reference/conv.h and
+// quantized.h; tests/unit/fast_kernels_test.cpp holds them to the reference:
+// bit for bit on the integer path, 1e-5 relative on the float one (which
+// fuses each multiply-add; taps in the reference's order, from the bias).
 //
 // How: per channel, the image is copied once into conv_avx2's padded phase
 // planes as int16 (x - x_zp). A channel has only kh x kw taps, so taps are
@@ -22,6 +24,18 @@
 #include "kernels/x86/conv_avx2.h"
 
 namespace tinyq::kernels::x86 {
+
+struct PackedDepthwiseF32 {
+  Conv2DParams geometry;
+  std::vector<std::int64_t> tap_offsets;  // the window's offsets in one channel's planes (empty: sizes unknown)
+  std::int64_t channels = 0, window = 0;
+  std::vector<float> weights, bias;  // [channel][tap], [channel]
+  Activation activation;
+};
+// geometry: group == in_channels == out_channels; weight: [C, 1, kh, kw].
+PackedDepthwiseF32 pack_depthwise_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
+                                      Activation activation);
+void depthwise_f32_avx2(const Conv2DParams& p, const PackedDepthwiseF32& packed, const float* x, float* y);
 
 struct PackedDepthwiseQ {
   Conv2DParams geometry;

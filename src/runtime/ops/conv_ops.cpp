@@ -5,6 +5,7 @@
 #include "kernels/reference/conv.h"
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512.h"
+#include "kernels/x86/depthwise_avx2.h"
 #include "runtime/ops/ops.h"
 
 namespace tinyq::runtime::ops {
@@ -53,6 +54,26 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
   }
 
   const bool has_bias = node.inputs.size() > 2 && node.inputs[2].valid();
+  // Depthwise (one group per channel, one output channel each) on AVX2.
+  if (kernels::use_avx2(options.kernels) && base.group > 1 && graph.is_initializer(node.inputs[1]) &&
+      (!has_bias || graph.is_initializer(node.inputs[2]))) {
+    const Tensor& w = graph.initializer(node.inputs[1]);
+    const Shape ws = w.shape();
+    const Shape& xs = graph.value(node.inputs[0]).shape;
+    if (xs.size() == 4 && xs[1] == base.group && ws[0] == base.group && ws[1] == 1) {
+      kernels::Conv2DParams geometry = base;
+      geometry.out_channels = geometry.in_channels = ws[0], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
+      with_spatial_sizes(geometry, graph, node);
+      const auto packed = std::make_shared<const kernels::x86::PackedDepthwiseF32>(kernels::x86::pack_depthwise_f32(
+          geometry, w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
+          activation));
+      return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
+                kernels::x86::depthwise_f32_avx2(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
+              },
+              "x86-avx2"};
+    }
+  }
   if (kernels::use_avx2(options.kernels) && base.group == 1 && graph.is_initializer(node.inputs[1]) &&
       (!has_bias || graph.is_initializer(node.inputs[2]))) {
     const Tensor& w = graph.initializer(node.inputs[1]);
