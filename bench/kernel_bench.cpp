@@ -98,7 +98,7 @@ void conv_u8s8(benchmark::State& state, const Layer& layer, Kernel kernel) {
   const auto packed = tinyq::kernels::x86::pack_conv_q<std::int8_t>(p, weights, w_zp, bias, 3, r);
   std::optional<tinyq::kernels::x86::PackedConvVnni> packed_vnni;
   if (kernel == Kernel::avx512)
-    packed_vnni = tinyq::kernels::x86::avx512_vnni::pack_conv_q<std::uint8_t, std::int8_t>(p, weights, w_zp, bias, 3, r);
+    packed_vnni = tinyq::kernels::x86::pack_conv_q_vnni<std::uint8_t, std::int8_t>(p, weights, w_zp, bias, 3, r);
   for (auto _ : state) {
     if (kernel == Kernel::avx2) {
       tinyq::kernels::x86::qlinear_conv_avx2<std::uint8_t, std::uint8_t>(p, packed, x.data(), y.data());

@@ -171,13 +171,13 @@ class FastConvTester {
                                               out.data());
           return;
         case QKernel::avx512_vnni: {
-          const auto packed = x86::avx512_vnni::pack_conv_q<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
+          const auto packed = x86::pack_conv_q_vnni<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
           ASSERT_TRUE(packed.has_value()) << "weights within a signed byte of their zero point were refused";
           x86::avx512_vnni::qlinear_conv<TX, TY>(p, *packed, x.data(), out.data());
           return;
         }
         case QKernel::avx512_vnni_emulated: {
-          const auto packed = x86::avx512_vnni_emulated::pack_conv_q<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
+          const auto packed = x86::pack_conv_q_vnni<TX, TW>(packed_geometry, weights, w_zp, bias, x_zp, r);
           ASSERT_TRUE(packed.has_value()) << "weights within a signed byte of their zero point were refused";
           x86::avx512_vnni_emulated::qlinear_conv<TX, TY>(p, *packed, x.data(), out.data());
           return;
@@ -383,11 +383,11 @@ TEST(EmulatedQLinearConvVnni, RefusesWeightsBeyondASignedByteOfTheirZeroPoint) {
   // u8 weights with zero point 0: 200 - 0 needs 9 bits; 127 fits.
   const std::vector<std::uint8_t> too_big{1, 2, 200, 3};
   const std::vector<std::uint8_t> fits{1, 2, 127, 3};
-  EXPECT_FALSE((x86::avx512_vnni_emulated::pack_conv_q<std::uint8_t, std::uint8_t>(p, too_big, {{0}}, bias, 0, r)));
-  EXPECT_TRUE((x86::avx512_vnni_emulated::pack_conv_q<std::uint8_t, std::uint8_t>(p, fits, {{0}}, bias, 0, r)));
+  EXPECT_FALSE((x86::pack_conv_q_vnni<std::uint8_t, std::uint8_t>(p, too_big, {{0}}, bias, 0, r)));
+  EXPECT_TRUE((x86::pack_conv_q_vnni<std::uint8_t, std::uint8_t>(p, fits, {{0}}, bias, 0, r)));
   // With zero point 128 all of u8 fits: w - 128 in [-128, 127].
   const std::vector<std::uint8_t> extremes{0, 255, 128, 7};
-  EXPECT_TRUE((x86::avx512_vnni_emulated::pack_conv_q<std::uint8_t, std::uint8_t>(p, extremes, {{128}}, bias, 0, r)));
+  EXPECT_TRUE((x86::pack_conv_q_vnni<std::uint8_t, std::uint8_t>(p, extremes, {{128}}, bias, 0, r)));
 }
 
 TEST(FastQuantizeLinear, BitExactIncludingTiesNanAndSaturation) {

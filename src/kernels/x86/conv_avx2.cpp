@@ -103,44 +103,24 @@ void conv_f32_single_position(const PackedConvF32& packed, const float* column, 
 
 }  // namespace
 
-PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
-                            Activation activation) {
-  PackedConvF32 packed;
-  packed.geometry = geometry;
-  if (sizes_known(geometry)) packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), geometry.in_channels);
-  packed.out_channels = geometry.out_channels;
-  packed.taps = geometry.in_channels * geometry.kernel_h * geometry.kernel_w;
-  packed.activation = activation;
-  const std::int64_t out_channels = packed.out_channels, taps = packed.taps;
-  const std::int64_t panels = round_up(out_channels, kConvPanel) / kConvPanel;
-  packed.weights.assign(static_cast<std::size_t>(panels * taps * kConvPanel), 0.f);
-  packed.bias.assign(static_cast<std::size_t>(panels * kConvPanel), 0.f);
-  // Taps in (ic, kh, kw) order, the order of an OIHW weight and of tap_offsets.
-  for (std::int64_t oc = 0; oc < out_channels; ++oc) {
-    const std::int64_t panel = oc / kConvPanel, lane = oc % kConvPanel;
-    for (std::int64_t k = 0; k < taps; ++k)
-      packed.weights[static_cast<std::size_t>((panel * taps + k) * kConvPanel + lane)] = weight[static_cast<std::size_t>(oc * taps + k)];
-    if (!bias.empty()) packed.bias[static_cast<std::size_t>(oc)] = bias[static_cast<std::size_t>(oc)];
-  }
-  return packed;
-}
-
 void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const float* x, float* y) {
   const PaddedShape s = padded_shape(p);
-  float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
-  std::vector<std::int64_t> local_offsets;
-  const std::vector<std::int64_t>& offsets = offsets_for(p, s, p.in_channels, packed, local_offsets);
+  const std::size_t padded_size = padded_elements(s, p.in_channels, 1);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
+  // The padded image, then (one output position only) the taps' column.
+  float* padded = scratch<float>(padded_size + (plane == 1 ? static_cast<std::size_t>(packed.taps) : 0));
+  float* column = padded + padded_size;
+  std::vector<std::int64_t> local_offsets;
+  const std::vector<std::int64_t>& offsets = offsets_for(p, p.in_channels, packed, local_offsets);
   const std::int64_t slice = mlas_sgemm_stride_k(plane, packed.taps);
-  std::vector<float> column(plane == 1 ? static_cast<std::size_t>(packed.taps) : 0);
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
     fill_padded_floats(p, s, image, p.in_channels, padded);
     if (plane == 1) {
-      for (std::size_t j = 0; j < column.size(); ++j) column[j] = padded[offsets[j]];
-      conv_f32_single_position(packed, column.data(), out);
+      for (std::int64_t j = 0; j < packed.taps; ++j) column[j] = padded[offsets[static_cast<std::size_t>(j)]];
+      conv_f32_single_position(packed, column, out);
       continue;
     }
     for_each_block<kF32Parts>(p.out_h, p.out_w, s.cols, [&](const Block<kF32Parts>& block) {
@@ -159,73 +139,6 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
       }
     });
   }
-}
-
-ConvRequant make_conv_requant(std::int64_t padded_channels, std::span<const std::int32_t> bias,
-                              std::span<const std::int64_t> weight_abs_sums, const Requantizer& requantizer) {
-  ConvRequant r;
-  r.mode = requantizer.mode;
-  r.zero_point = requantizer.zero_point;
-  r.qmin = requantizer.qmin;
-  r.qmax = requantizer.qmax;
-  const std::size_t padded = static_cast<std::size_t>(padded_channels);
-  r.bias.assign(padded, 0);
-  r.multipliers.assign(padded, 0.f);
-  r.m0.assign(padded, 0);
-  r.shift.assign(padded, 1);
-  // x - x_zp lies in [-255, 255] for u8 and s8 alike.
-  constexpr std::int64_t max_x = 255;
-  for (std::size_t c = 0; c < weight_abs_sums.size(); ++c) {
-    const std::int64_t bound = (bias.empty() ? 0 : std::abs(static_cast<std::int64_t>(bias[c]))) + weight_abs_sums[c] * max_x;
-    if (!bias.empty()) r.bias[c] = bias[c];
-    const std::size_t m = requantizer.multipliers.size() > 1 ? c : 0;
-    r.multipliers[c] = requantizer.multipliers.at(m);
-    if (requantizer.mode == kernels::RequantMode::fixed_point) {
-      const kernels::FixedMultiplier fm = requantizer.fixed.at(m);
-      // A zero multiplier maps everything to the zero point; shift 1 keeps the
-      // rounding term (1 << (shift - 1)) defined and the product 0.
-      r.m0[c] = fm.m0;
-      r.shift[c] = fm.m0 == 0 ? 1 : fm.shift;
-      if (static_cast<double>(bound) * kernels::from_fixed_multiplier(fm) >= std::ldexp(1.0, 30)) r.fixed_fits_int32 = false;
-    }
-    if (bound >= (std::int64_t{1} << 31))
-      throw Error("quantized convolution: channel " + std::to_string(c) + " can overflow a 32-bit accumulator");
-  }
-  return r;
-}
-
-template <typename TW>
-PackedConvQ pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
-                        std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
-                        std::int32_t x_zero_point, const Requantizer& requantizer) {
-  PackedConvQ packed;
-  packed.geometry = geometry;
-  if (sizes_known(geometry))
-    packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), (geometry.in_channels + 1) / 2);
-  packed.out_channels = geometry.out_channels;
-  const std::int64_t out_channels = packed.out_channels, window = geometry.kernel_h * geometry.kernel_w;
-  packed.taps = geometry.in_channels * window;
-  const std::int64_t taps = packed.taps;
-  // Tap k = (ic, kh, kw) goes to pair (ic / 2, kh, kw), element ic % 2: the
-  // padded image interleaves channel pairs, so one 32-bit lane holds both.
-  packed.tap_pairs = (geometry.in_channels + 1) / 2 * window;
-  packed.x_zero_point = x_zero_point;
-  const std::int64_t padded = round_up(out_channels, kConvPanel), panels = padded / kConvPanel;
-  packed.weights.assign(static_cast<std::size_t>(panels * packed.tap_pairs * kConvPanel * 2), 0);
-  std::vector<std::int64_t> abs_sums(static_cast<std::size_t>(out_channels), 0);
-  for (std::int64_t oc = 0; oc < out_channels; ++oc) {
-    const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? static_cast<std::size_t>(oc) : 0];
-    const std::int64_t panel = oc / kConvPanel, lane = oc % kConvPanel;
-    for (std::int64_t k = 0; k < taps; ++k) {
-      const std::int32_t wv = static_cast<std::int32_t>(weight[static_cast<std::size_t>(oc * taps + k)]) - w_zp;
-      const std::int64_t ic = k / window, pair = (ic / 2) * window + k % window;
-      packed.weights[static_cast<std::size_t>(((panel * packed.tap_pairs + pair) * kConvPanel + lane) * 2 + ic % 2)] =
-          static_cast<std::int16_t>(wv);
-      abs_sums[static_cast<std::size_t>(oc)] += std::abs(wv);
-    }
-  }
-  packed.requant = make_conv_requant(padded, bias, abs_sums, requantizer);
-  return packed;
 }
 
 namespace {
@@ -259,7 +172,7 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
   const std::int64_t pairs = (p.in_channels + 1) / 2;
   std::int16_t* padded = scratch<std::int16_t>(padded_elements(s, pairs, 2));
   std::vector<std::int64_t> local_offsets;
-  const std::vector<std::int64_t>& offsets = offsets_for(p, s, pairs, packed, local_offsets);
+  const std::vector<std::int64_t>& offsets = offsets_for(p, pairs, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_pairs * kConvPanel * 2;
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;
   const std::int32_t x_zp = packed.x_zero_point;
@@ -290,12 +203,6 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
   }
 }
 
-template PackedConvQ pack_conv_q<std::uint8_t>(const Conv2DParams&, std::span<const std::uint8_t>,
-                                               std::span<const std::int32_t>, std::span<const std::int32_t>,
-                                               std::int32_t, const Requantizer&);
-template PackedConvQ pack_conv_q<std::int8_t>(const Conv2DParams&, std::span<const std::int8_t>,
-                                              std::span<const std::int32_t>, std::span<const std::int32_t>,
-                                              std::int32_t, const Requantizer&);
 template void qlinear_conv_avx2<std::uint8_t, std::uint8_t>(const Conv2DParams&, const PackedConvQ&, const std::uint8_t*, std::uint8_t*);
 template void qlinear_conv_avx2<std::uint8_t, std::int8_t>(const Conv2DParams&, const PackedConvQ&, const std::uint8_t*, std::int8_t*);
 template void qlinear_conv_avx2<std::int8_t, std::uint8_t>(const Conv2DParams&, const PackedConvQ&, const std::int8_t*, std::uint8_t*);

@@ -112,7 +112,7 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
   const PaddedShape s = padded_shape(p);
   float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
   std::vector<std::int64_t> local_offsets;
-  const std::vector<std::int64_t>& offsets = offsets_for(p, s, p.in_channels, packed, local_offsets);
+  const std::vector<std::int64_t>& offsets = offsets_for(p, p.in_channels, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w;
   const std::int64_t slice = mlas_sgemm_stride_k(plane, packed.taps);
   const std::int64_t panels = round_up(packed.out_channels, kConvPanel) / kConvPanel;

@@ -71,52 +71,13 @@ constexpr std::uint8_t u8_code(std::int32_t value) {
 
 }  // namespace
 
-template <typename TX, typename TW>
-std::optional<PackedConvVnni> pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
-                                          std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
-                                          std::int32_t x_zero_point, const Requantizer& requantizer) {
-  PackedConvVnni packed;
-  packed.geometry = geometry;
-  const std::int64_t quads = (geometry.in_channels + kQuad - 1) / kQuad;
-  if (sizes_known(geometry)) packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), quads);
-  packed.out_channels = geometry.out_channels;
-  const std::int64_t out_channels = packed.out_channels, window = geometry.kernel_h * geometry.kernel_w;
-  const std::int64_t taps = geometry.in_channels * window;
-  // Tap k = (ic, kh, kw) goes to quad (ic / 4, kh, kw), byte ic % 4, as the
-  // padded image interleaves 4 channels per position.
-  packed.tap_quads = quads * window;
-  packed.x_code = u8_code<TX>(x_zero_point);
-  const std::int64_t padded = round_up(out_channels, kVnniPanel);
-  packed.weights.assign(static_cast<std::size_t>(padded / kVnniPanel * packed.tap_quads * kVnniPanel * kQuad), 0);
-  std::vector<std::int64_t> abs_sums(static_cast<std::size_t>(out_channels), 0), sums(abs_sums.size(), 0);
-  for (std::int64_t oc = 0; oc < out_channels; ++oc) {
-    const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? static_cast<std::size_t>(oc) : 0];
-    const std::int64_t panel = oc / kVnniPanel, lane = oc % kVnniPanel;
-    for (std::int64_t k = 0; k < taps; ++k) {
-      const std::int32_t wv = static_cast<std::int32_t>(weight[static_cast<std::size_t>(oc * taps + k)]) - w_zp;
-      if (wv < -128 || wv > 127) return std::nullopt;
-      const std::int64_t ic = k / window, quad = (ic / kQuad) * window + k % window;
-      packed.weights[static_cast<std::size_t>(((panel * packed.tap_quads + quad) * kVnniPanel + lane) * kQuad + ic % kQuad)] =
-          static_cast<std::int8_t>(wv);
-      abs_sums[static_cast<std::size_t>(oc)] += std::abs(wv);
-      sums[static_cast<std::size_t>(oc)] += wv;
-    }
-  }
-  packed.requant = make_conv_requant(padded, bias, abs_sums, requantizer);
-  // |bias - x_code * sum(w')| <= |bias| + 255 * sum|w'| < 2^31, which
-  // make_conv_requant has just checked.
-  for (std::size_t c = 0; c < sums.size(); ++c)
-    packed.requant.bias[c] = static_cast<std::int32_t>(packed.requant.bias[c] - std::int64_t{packed.x_code} * sums[c]);
-  return packed;
-}
-
 template <typename TX, typename TY>
 void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
   const std::int64_t quads = (p.in_channels + kQuad - 1) / kQuad;
   std::uint8_t* padded = scratch<std::uint8_t>(padded_elements(s, quads, kQuad));
   std::vector<std::int64_t> local_offsets;
-  const std::vector<std::int64_t>& offsets = offsets_for(p, s, quads, packed, local_offsets);
+  const std::vector<std::int64_t>& offsets = offsets_for(p, quads, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_quads * kVnniPanel * kQuad;
   const std::int64_t panels = round_up(packed.out_channels, kVnniPanel) / kVnniPanel;
   for (std::int64_t n = 0; n < p.batch; ++n) {
@@ -152,15 +113,6 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
   }
 }
 
-#define TINYQ_INSTANTIATE_PACK(TX, TW)                                                                                   \
-  template std::optional<PackedConvVnni> pack_conv_q<TX, TW>(const Conv2DParams&, std::span<const TW>,                  \
-                                                             std::span<const std::int32_t>, std::span<const std::int32_t>, \
-                                                             std::int32_t, const Requantizer&);
-TINYQ_INSTANTIATE_PACK(std::uint8_t, std::uint8_t)
-TINYQ_INSTANTIATE_PACK(std::uint8_t, std::int8_t)
-TINYQ_INSTANTIATE_PACK(std::int8_t, std::uint8_t)
-TINYQ_INSTANTIATE_PACK(std::int8_t, std::int8_t)
-#undef TINYQ_INSTANTIATE_PACK
 template void qlinear_conv<std::uint8_t, std::uint8_t>(const Conv2DParams&, const PackedConvVnni&, const std::uint8_t*, std::uint8_t*);
 template void qlinear_conv<std::uint8_t, std::int8_t>(const Conv2DParams&, const PackedConvVnni&, const std::uint8_t*, std::int8_t*);
 template void qlinear_conv<std::int8_t, std::uint8_t>(const Conv2DParams&, const PackedConvVnni&, const std::int8_t*, std::uint8_t*);

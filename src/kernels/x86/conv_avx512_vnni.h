@@ -46,26 +46,22 @@ struct PackedConvVnni {
   ConvRequant requant;               // bias already minus x_code * sum(w - w_zp)
 };
 
-// The kernel, built twice from conv_avx512_vnni.cpp: with the real
-// instructions (namespace avx512_vnni) and, for the tests on CPUs without
-// AVX-512, on SIMDe's portable versions of the same intrinsics
-// (avx512_vnni_emulated, in the unit-test binary only).
-namespace avx512_vnni {
 // Arguments as pack_conv_q's; TX is the activation type. std::nullopt when
 // some w - w_zp does not fit a signed byte (the AVX2 kernel then runs).
+// Plain code (conv_pack.cpp): callable on any CPU.
 template <typename TX, typename TW>
-std::optional<PackedConvVnni> pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
-                                          std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
-                                          std::int32_t x_zero_point, const Requantizer& requantizer);
+std::optional<PackedConvVnni> pack_conv_q_vnni(const Conv2DParams& geometry, std::span<const TW> weight,
+                                               std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
+                                               std::int32_t x_zero_point, const Requantizer& requantizer);
+
+// The kernel, built twice from conv_avx512_vnni.cpp: with the real
+// instructions (namespace avx512_vnni) and on SIMDe's portable versions of
+// the same intrinsics (avx512_vnni_emulated: --kernels avx512-emulated).
+namespace avx512_vnni {
 template <typename TX, typename TY>
 void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y);
 }  // namespace avx512_vnni
-
 namespace avx512_vnni_emulated {
-template <typename TX, typename TW>
-std::optional<PackedConvVnni> pack_conv_q(const Conv2DParams& geometry, std::span<const TW> weight,
-                                          std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
-                                          std::int32_t x_zero_point, const Requantizer& requantizer);
 template <typename TX, typename TY>
 void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y);
 }  // namespace avx512_vnni_emulated

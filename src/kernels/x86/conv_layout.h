@@ -17,6 +17,13 @@
 #include "kernels/reference/conv.h"
 
 namespace tinyq::kernels::x86 {
+
+// Defined in conv_pack.cpp, which has no ISA flags: code that grows
+// std::vectors stays out of the kernel files (see there).
+void* scratch_buffer(std::size_t bytes);  // per thread, at least `bytes`, max_align_t-aligned
+std::vector<std::int64_t> conv_tap_offsets(const Conv2DParams& p, std::int64_t units);  // tap_offsets below
+std::vector<std::int64_t> depthwise_tap_offsets(const Conv2DParams& p);  // one channel's, padded to an even count
+
 namespace {  // NOLINT: internal linkage per ISA-specific translation unit (see above)
 
 constexpr std::int64_t kPart = 8;  // output positions per part of a block (see Block)
@@ -25,12 +32,10 @@ inline std::int64_t round_up(std::int64_t v, std::int64_t to) { return (v + to -
 // Ceiling division for any sign of the numerator (positive divisor).
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-// Per-thread scratch for the padded image: grows to the largest layer once.
+// Per-thread scratch for the padded image (scratch_buffer, conv_pack.cpp).
 template <typename T>
 T* scratch(std::size_t count) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < count) buffer.assign(count, T{0});
-  return buffer.data();
+  return static_cast<T*>(scratch_buffer(count * sizeof(T)));
 }
 
 // The zero-bordered copy of one image, split into stride_h x stride_w phase
@@ -89,10 +94,10 @@ inline bool same_sizes(const Conv2DParams& a, const Conv2DParams& b) {
 // The tap offsets precomputed at pack time when the run's sizes are the
 // packed ones (the usual case); otherwise computed into `local`.
 template <typename Packed>
-const std::vector<std::int64_t>& offsets_for(const Conv2DParams& p, const PaddedShape& s, std::int64_t units, const Packed& packed,
+const std::vector<std::int64_t>& offsets_for(const Conv2DParams& p, std::int64_t units, const Packed& packed,
                                              std::vector<std::int64_t>& local) {
   if (!packed.tap_offsets.empty() && same_sizes(p, packed.geometry)) return packed.tap_offsets;
-  local = tap_offsets(p, s, units);
+  local = conv_tap_offsets(p, units);
   return local;
 }
 

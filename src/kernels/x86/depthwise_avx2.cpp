@@ -15,14 +15,6 @@ namespace {
 
 constexpr int kParts = 4;  // a block: 4 parts of 8 positions
 
-// The window's tap offsets in one channel's planes, padded to an even count:
-// an odd window's last pair reads its one tap twice (the partner's weight is 0).
-std::vector<std::int64_t> window_offsets(const Conv2DParams& p, const PaddedShape& s) {
-  std::vector<std::int64_t> offsets = tap_offsets(p, s, 1);
-  if (offsets.size() % 2) offsets.push_back(offsets.back());
-  return offsets;
-}
-
 // One channel x one block: per tap pair and part, two loads, an unpack into
 // (x at t0, x at t1) pairs and one vpmaddwd. Accumulators start at the bias.
 inline void micro_depthwise(const std::int64_t* offsets, std::int64_t tap_pairs, const std::int16_t* x,
@@ -61,25 +53,11 @@ inline void micro_depthwise_f32(const std::vector<std::int64_t>& offsets, const 
 
 }  // namespace
 
-PackedDepthwiseF32 pack_depthwise_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
-                                      Activation activation) {
-  PackedDepthwiseF32 packed;
-  packed.geometry = geometry;
-  if (sizes_known(geometry)) packed.tap_offsets = tap_offsets(geometry, padded_shape(geometry), 1);
-  packed.channels = geometry.out_channels;
-  packed.window = geometry.kernel_h * geometry.kernel_w;
-  packed.weights.assign(weight.begin(), weight.end());
-  packed.bias.assign(static_cast<std::size_t>(packed.channels), 0.f);
-  if (!bias.empty()) std::copy(bias.begin(), bias.end(), packed.bias.begin());
-  packed.activation = activation;
-  return packed;
-}
-
 void depthwise_f32_avx2(const Conv2DParams& p, const PackedDepthwiseF32& packed, const float* x, float* y) {
   const PaddedShape s = padded_shape(p);
   float* padded = scratch<float>(padded_elements(s, 1, 1));
   std::vector<std::int64_t> local_offsets;
-  const std::vector<std::int64_t>& offsets = offsets_for(p, s, 1, packed, local_offsets);
+  const std::vector<std::int64_t>& offsets = offsets_for(p, 1, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, channels = packed.channels;
   for (std::int64_t n = 0; n < p.batch; ++n)
     for (std::int64_t c = 0; c < channels; ++c) {
@@ -98,38 +76,13 @@ void depthwise_f32_avx2(const Conv2DParams& p, const PackedDepthwiseF32& packed,
     }
 }
 
-template <typename TW>
-PackedDepthwiseQ pack_depthwise_q(const Conv2DParams& geometry, std::span<const TW> weight,
-                                  std::span<const std::int32_t> w_zero_points, std::span<const std::int32_t> bias,
-                                  std::int32_t x_zero_point, const Requantizer& requantizer) {
-  PackedDepthwiseQ packed;
-  packed.geometry = geometry;
-  if (sizes_known(geometry)) packed.tap_offsets = window_offsets(geometry, padded_shape(geometry));
-  packed.channels = geometry.out_channels;
-  const std::int64_t window = geometry.kernel_h * geometry.kernel_w;
-  packed.tap_pairs = (window + 1) / 2;
-  packed.x_zero_point = x_zero_point;
-  packed.weights.assign(static_cast<std::size_t>(packed.channels * packed.tap_pairs * 2), 0);
-  std::vector<std::int64_t> abs_sums(static_cast<std::size_t>(packed.channels), 0);
-  for (std::int64_t c = 0; c < packed.channels; ++c) {
-    const std::int32_t w_zp = w_zero_points[w_zero_points.size() > 1 ? static_cast<std::size_t>(c) : 0];
-    for (std::int64_t k = 0; k < window; ++k) {
-      const std::int32_t wv = static_cast<std::int32_t>(weight[static_cast<std::size_t>(c * window + k)]) - w_zp;
-      packed.weights[static_cast<std::size_t>(c * packed.tap_pairs * 2 + k)] = static_cast<std::int16_t>(wv);
-      abs_sums[static_cast<std::size_t>(c)] += std::abs(wv);
-    }
-  }
-  packed.requant = make_conv_requant(packed.channels, bias, abs_sums, requantizer);
-  return packed;
-}
-
 template <typename TX, typename TY>
 void qlinear_depthwise_avx2(const Conv2DParams& p, const PackedDepthwiseQ& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
   std::int16_t* padded = scratch<std::int16_t>(padded_elements(s, 1, 1));
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>* offsets = &packed.tap_offsets;
-  if (packed.tap_offsets.empty() || !same_sizes(p, packed.geometry)) offsets = &(local_offsets = window_offsets(p, s));
+  if (packed.tap_offsets.empty() || !same_sizes(p, packed.geometry)) offsets = &(local_offsets = depthwise_tap_offsets(p));
   const std::int64_t plane = p.out_h * p.out_w, channels = packed.channels;
   for (std::int64_t n = 0; n < p.batch; ++n)
     for (std::int64_t c = 0; c < channels; ++c) {
@@ -150,12 +103,6 @@ void qlinear_depthwise_avx2(const Conv2DParams& p, const PackedDepthwiseQ& packe
     }
 }
 
-template PackedDepthwiseQ pack_depthwise_q<std::uint8_t>(const Conv2DParams&, std::span<const std::uint8_t>,
-                                                         std::span<const std::int32_t>, std::span<const std::int32_t>,
-                                                         std::int32_t, const Requantizer&);
-template PackedDepthwiseQ pack_depthwise_q<std::int8_t>(const Conv2DParams&, std::span<const std::int8_t>,
-                                                        std::span<const std::int32_t>, std::span<const std::int32_t>,
-                                                        std::int32_t, const Requantizer&);
 template void qlinear_depthwise_avx2<std::uint8_t, std::uint8_t>(const Conv2DParams&, const PackedDepthwiseQ&, const std::uint8_t*, std::uint8_t*);
 template void qlinear_depthwise_avx2<std::uint8_t, std::int8_t>(const Conv2DParams&, const PackedDepthwiseQ&, const std::uint8_t*, std::int8_t*);
 template void qlinear_depthwise_avx2<std::int8_t, std::uint8_t>(const Conv2DParams&, const PackedDepthwiseQ&, const std::int8_t*, std::uint8_t*);

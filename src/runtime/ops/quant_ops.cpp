@@ -163,8 +163,6 @@ PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& nod
 // SIMDe's portable ones (--kernels avx512-emulated).
 struct VnniKernel {
   static constexpr const char* name = "x86-avx512-vnni";
-  template <typename TX, typename TW, typename... Args>
-  static auto pack(Args&&... args) { return kernels::x86::avx512_vnni::pack_conv_q<TX, TW>(std::forward<Args>(args)...); }
   template <typename TX, typename TY>
   static void run(const kernels::Conv2DParams& p, const kernels::x86::PackedConvVnni& packed, const TX* x, TY* y) {
     kernels::x86::avx512_vnni::qlinear_conv<TX, TY>(p, packed, x, y);
@@ -172,8 +170,6 @@ struct VnniKernel {
 };
 struct EmulatedVnniKernel {
   static constexpr const char* name = "x86-avx512-vnni-emulated";
-  template <typename TX, typename TW, typename... Args>
-  static auto pack(Args&&... args) { return kernels::x86::avx512_vnni_emulated::pack_conv_q<TX, TW>(std::forward<Args>(args)...); }
   template <typename TX, typename TY>
   static void run(const kernels::Conv2DParams& p, const kernels::x86::PackedConvVnni& packed, const TX* x, TY* y) {
     kernels::x86::avx512_vnni_emulated::qlinear_conv<TX, TY>(p, packed, x, y);
@@ -192,8 +188,8 @@ std::optional<PreparedOp> prepare_vnni_conv(const ir::Graph& graph, const ir::No
   dispatch_operands(graph.value(node.inputs[in_::x]).dtype, weight.dtype(), node, [&](auto x_type, auto w_type) {
     using TX = decltype(x_type);
     using TW = decltype(w_type);
-    auto packed = Kernel::template pack<TX, TW>(geometry, weight.data<TW>(), std::span<const std::int32_t>(q.w_zero_points), bias,
-                                                q.x_zero_point, q.requantizer);
+    auto packed = kernels::x86::pack_conv_q_vnni<TX, TW>(geometry, weight.data<TW>(), q.w_zero_points, bias, q.x_zero_point,
+                                                         q.requantizer);
     if (!packed) return;
     auto shared = std::make_shared<const kernels::x86::PackedConvVnni>(std::move(*packed));
     prepared = PreparedOp{[geometry = q.geometry, shared, ws, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
