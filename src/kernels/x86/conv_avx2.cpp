@@ -178,6 +178,7 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
   const std::int32_t x_zp = packed.x_zero_point;
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const TX* image = x + n * p.in_channels * p.in_h * p.in_w;
+    const TX* image_end = image + p.in_channels * p.in_h * p.in_w;
     TY* out = y + n * packed.out_channels * plane;
     // Element (c, h, w) is x - x_zp; a missing odd channel and the border are
     // 0, exactly as padding with x_zp contributes nothing.
@@ -186,7 +187,7 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
         [&](std::int16_t* dst, std::int64_t u, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
           const TX* rows[2];
           unit_rows<2>(p, image, u, ih, iw, rows);
-          write_pairs<TX>(dst, rows, x_zp, count, step);
+          write_pairs<TX>(dst, rows, image_end, x_zp, count, step);
         });
     for_each_block<2>(p.out_h, p.out_w, s.cols, [&](const Block<2>& block) {
       for (std::int64_t q = 0; q < panels; ++q) {

@@ -64,6 +64,76 @@ inline void micro_vnni(const std::vector<std::int64_t>& offsets, const std::uint
   for (int r = 0; r < kVnniPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
 }
 
+// Four AVX-512 instructions that SIMDe 0.7.4 (Debian 12) has no portable
+// version of: the emulated build runs them as two 256-bit halves, with the
+// same results.
+#ifdef TINYQ_EMULATE_AVX512
+inline __m512 to_float(__m512i v) {
+  const __m256 lo = _mm256_cvtepi32_ps(_mm512_castsi512_si256(v)), hi = _mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(v, 1));
+  return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+inline __m512i round_to_int(__m512 v) {  // cvtps2dq: to nearest, ties to even
+  const __m512i bits = _mm512_castps_si512(v);
+  const __m256i lo = _mm256_cvtps_epi32(_mm256_castsi256_ps(_mm512_castsi512_si256(bits)));
+  const __m256i hi = _mm256_cvtps_epi32(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(bits, 1)));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline __m512i shift_right_arithmetic64(__m512i v, int n) {  // as srai_epi64 in simd_avx2.h
+  const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ull));
+  const __m128i count = _mm_cvtsi32_si128(n);
+  return _mm512_sub_epi64(_mm512_srl_epi64(_mm512_xor_si512(v, sign), count), _mm512_srl_epi64(sign, count));
+}
+inline __m128i low_bytes(__m512i v) {  // byte 0 of each int32 lane
+  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  auto half = [&](__m256i h) {
+    return _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(h, pick), _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1)));
+  };
+  return _mm_unpacklo_epi64(half(_mm512_castsi512_si256(v)), half(_mm512_extracti64x4_epi64(v, 1)));
+}
+#else
+inline __m512 to_float(__m512i v) { return _mm512_cvtepi32_ps(v); }
+inline __m512i round_to_int(__m512 v) { return _mm512_cvtps_epi32(v); }
+inline __m512i shift_right_arithmetic64(__m512i v, int n) { return _mm512_sra_epi64(v, _mm_cvtsi32_si128(n)); }
+inline __m128i low_bytes(__m512i v) { return _mm512_cvtepi32_epi8(v); }
+#endif
+
+// Requantizes the 16 accumulators of output channel c for parts (2h, 2h + 1)
+// of a block, as requantize_store (conv_epilogue_avx2.h) does on two halves
+// of 8, in one 512-bit pass: the same float rule (cvtps2dq rounds half to
+// even), or the same fixed-point rule with AVX-512's 64-bit arithmetic
+// shift. The results are already in [qmin, qmax], so vpmovdb's truncation
+// to a byte is exact for u8 and s8 alike.
+template <typename TY>
+inline void requantize_store16(const ConvRequant& rq, std::size_t c, __m512i acc, const Block<2>& half, TY* plane) {
+  const __m512i zp = _mm512_set1_epi32(rq.zero_point);
+  __m512i q;
+  if (rq.mode == kernels::RequantMode::fixed_point) {
+    const __m512i m0 = _mm512_set1_epi64(rq.m0[c]);
+    const int n = rq.shift[c];
+    const __m512i round = _mm512_set1_epi64(1ll << (n - 1));
+    const __m512i even = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(acc, m0), round), n);
+    const __m512i odd = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m0), round), n);
+    q = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), _mm512_set1_epi32(rq.qmin)), _mm512_set1_epi32(rq.qmax));
+  } else {
+    __m512 v = _mm512_mul_ps(to_float(acc), _mm512_set1_ps(rq.multipliers[c]));
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(rq.qmin - rq.zero_point))),
+                      _mm512_set1_ps(static_cast<float>(rq.qmax - rq.zero_point)));
+    q = _mm512_add_epi32(round_to_int(v), zp);
+  }
+  const __m128i bytes = low_bytes(q);
+  if (half.count[0] == 8 && half.count[1] == 8) {
+    if (half.y_offset[1] == half.y_offset[0] + 8) return _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + half.y_offset[0]), bytes);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + half.y_offset[0]), bytes);
+    return _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + half.y_offset[1]), _mm_unpackhi_epi64(bytes, bytes));
+  }
+  alignas(16) TY tmp[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+  for (int h = 0; h < 2; ++h)
+    for (std::int64_t i = 0; i < half.count[h]; ++i) plane[half.y_offset[h] + i] = tmp[8 * h + i];
+}
+
 template <typename TX>
 constexpr std::uint8_t u8_code(std::int32_t value) {
   return static_cast<std::uint8_t>(std::is_signed_v<TX> ? value + 128 : value);
@@ -80,15 +150,17 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
   const std::vector<std::int64_t>& offsets = offsets_for(p, quads, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_quads * kVnniPanel * kQuad;
   const std::int64_t panels = round_up(packed.out_channels, kVnniPanel) / kVnniPanel;
+  const bool wide_epilogue = packed.requant.mode != kernels::RequantMode::fixed_point || packed.requant.fixed_fits_int32;
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const TX* image = x + n * p.in_channels * p.in_h * p.in_w;
+    const TX* image_end = image + p.in_channels * p.in_h * p.in_w;
     TY* out = y + n * packed.out_channels * plane;
     fill_padded<std::uint8_t, kQuad>(
         p, quads, s, padded, packed.x_code,
         [&](std::uint8_t* dst, std::int64_t u, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
           const TX* rows[kQuad];
           unit_rows<kQuad>(p, image, u, ih, iw, rows);
-          write_quads<TX>(dst, rows, packed.x_code, count, step);
+          write_quads<TX>(dst, rows, image_end, packed.x_code, count, step);
         });
     for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
       std::int64_t part[kParts];
@@ -104,9 +176,13 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
         for (int r = 0; r < kVnniPanel; ++r) {
           const std::int64_t oc = q * kVnniPanel + r;
           if (oc >= packed.out_channels) break;
-          for (int h = 0; h < 2; ++h)
-            requantize_store<TY>(packed.requant, oc, _mm512_castsi512_si256(acc[r][h]), _mm512_extracti64x4_epi64(acc[r][h], 1),
-                                 halves[h], out + oc * plane);
+          for (int h = 0; h < 2; ++h) {
+            if (wide_epilogue)
+              requantize_store16<TY>(packed.requant, static_cast<std::size_t>(oc), acc[r][h], halves[h], out + oc * plane);
+            else  // the scalar 64-bit rule, through the AVX2 store
+              requantize_store<TY>(packed.requant, oc, _mm512_castsi512_si256(acc[r][h]), _mm512_extracti64x4_epi64(acc[r][h], 1),
+                                   halves[h], out + oc * plane);
+          }
         }
       }
     });

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -153,45 +154,80 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
 
 // The float kernels' padded image of `channels` planes of an NCHW image (all
 // of them for a convolution, one at a time for a depthwise one): one channel
-// per unit, 0 outside.
+// per unit, 0 outside. Step 2 takes the even floats of 8 with one shuffle,
+// stopping while the 8 read end inside the row (the last few are copied).
 inline void fill_padded_floats(const Conv2DParams& p, const PaddedShape& s, const float* image, std::int64_t channels,
                                float* padded) {
   fill_padded<float, 1>(p, channels, s, padded, 0.f,
                         [&](float* dst, std::int64_t c, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
                           const float* src = image + (c * p.in_h + ih) * p.in_w + iw;
                           if (step == 1) return static_cast<void>(std::copy(src, src + count, dst));
-                          for (std::int64_t i = 0; i < count; ++i) dst[i] = src[i * step];
+                          std::int64_t i = 0;
+                          if (step == 2)
+                            for (; i + 4 < count; i += 4)
+                              _mm_storeu_ps(dst + i, _mm_shuffle_ps(_mm_loadu_ps(src + 2 * i), _mm_loadu_ps(src + 2 * i + 4),
+                                                                    _MM_SHUFFLE(2, 0, 2, 0)));
+                          for (; i < count; ++i) dst[i] = src[i * step];
                         });
 }
 
-// 8 values as int16 from `at`, every `step`-th byte for step 1 or 2 (step 2
-// reads 16 bytes: the caller keeps that inside the row).
-template <typename TX>
-__m128i load8_words(const TX* at, std::int64_t step) {
-  if (step == 1) {
-    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
-    return std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, _mm_setzero_si128());
-  }
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-  return std::is_signed_v<TX> ? _mm_srai_epi16(_mm_slli_epi16(bytes, 8), 8) : _mm_and_si128(bytes, _mm_set1_epi16(0xFF));
+// The row writers below take 8 or 16 positions at a time for steps 1 and 2
+// (every stride-1 and stride-2 plane) up to the row's end. Their loads may
+// read past the last position a row needs (into the next row: the bytes are
+// loaded, never stored), but never past `end`, the end of the image: a load
+// that would goes through a small zeroed copy (rare: the image's last row).
+// A partial vector is stored through a copy too, so nothing outside the
+// row's positions in `dst` is written.
+
+// Up to 16 bytes from `at`, of which only the first `valid` may be read (the
+// rest are 0).
+inline __m128i load_bounded(const void* at, std::int64_t valid) {
+  if (valid >= 16) return _mm_loadu_si128(static_cast<const __m128i*>(at));
+  alignas(16) unsigned char tmp[16] = {};
+  if (valid > 0) std::memcpy(tmp, at, static_cast<std::size_t>(valid));
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
 }
 
-// How many of `count` positions the vector writers may take 8 (or 16) at a
-// time: all for step 1; for step 2 one fewer, so that the last 16 (or 32)
-// bytes read end inside the row; none for larger steps.
-inline std::int64_t vector_end(std::int64_t count, std::int64_t step) { return step == 1 ? count : (step == 2 ? count - 1 : 0); }
+// Stores `n` vectors of 16 bytes at `dst`, only the first `bytes` of them.
+template <int N>
+void store_bounded(void* dst, const __m128i (&v)[N], std::int64_t bytes) {
+  if (bytes >= 16 * N) {
+    for (int k = 0; k < N; ++k) _mm_storeu_si128(static_cast<__m128i*>(dst) + k, v[k]);
+    return;
+  }
+  alignas(16) unsigned char tmp[16 * N];
+  for (int k = 0; k < N; ++k) _mm_store_si128(reinterpret_cast<__m128i*>(tmp) + k, v[k]);
+  std::memcpy(dst, tmp, static_cast<std::size_t>(bytes));
+}
+
+// 8 values as int16 from `at`, every `step`-th byte for step 1 or 2, not
+// reading at or past `end`.
+template <typename TX>
+__m128i load8_words(const TX* at, std::int64_t step, const TX* end) {
+  const std::int64_t valid = end - at;
+  if (step == 1) {
+    const __m128i bytes = valid >= 8 ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at)) : load_bounded(at, valid);
+    return std::is_signed_v<TX> ? _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8) : _mm_unpacklo_epi8(bytes, _mm_setzero_si128());
+  }
+  const __m128i bytes = load_bounded(at, valid);
+  return std::is_signed_v<TX> ? _mm_srai_epi16(_mm_slli_epi16(bytes, 8), 8) : _mm_and_si128(bytes, _mm_set1_epi16(0xFF));
+}
 
 // x - x_zp as int16, 2 channels interleaved (conv_avx2's integer layout);
 // a missing channel is 0.
 template <typename TX>
-void write_pairs(std::int16_t* dst, const TX* const (&src)[2], std::int32_t x_zp, std::int64_t count, std::int64_t step) {
-  const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp)), zero = _mm_setzero_si128();
-  auto widen = [&](const TX* row, std::int64_t at) { return row ? _mm_sub_epi16(load8_words(row + at * step, step), zp) : zero; };
+void write_pairs(std::int16_t* dst, const TX* const (&src)[2], const TX* end, std::int32_t x_zp, std::int64_t count,
+                 std::int64_t step) {
   std::int64_t i = 0;
-  for (const std::int64_t end = vector_end(count, step); i + 8 <= end; i += 8) {
-    const __m128i a = widen(src[0], i), b = widen(src[1], i);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), _mm_unpacklo_epi16(a, b));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i + 8), _mm_unpackhi_epi16(a, b));
+  if (step <= 2) {
+    const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp)), zero = _mm_setzero_si128();
+    for (; i < count; i += 8) {
+      auto widen = [&](const TX* row) { return row ? _mm_sub_epi16(load8_words(row + i * step, step, end), zp) : zero; };
+      const __m128i a = widen(src[0]), b = widen(src[1]);
+      const __m128i v[2] = {_mm_unpacklo_epi16(a, b), _mm_unpackhi_epi16(a, b)};
+      store_bounded(dst + 2 * i, v, 4 * std::min<std::int64_t>(8, count - i));
+    }
+    return;
   }
   for (; i < count; ++i)
     for (int g = 0; g < 2; ++g)
@@ -200,39 +236,47 @@ void write_pairs(std::int16_t* dst, const TX* const (&src)[2], std::int32_t x_zp
 
 // x - x_zp as int16, one channel (the depthwise kernel's layout).
 template <typename TX>
-void write_words(std::int16_t* dst, const TX* src, std::int32_t x_zp, std::int64_t count, std::int64_t step) {
-  const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp));
+void write_words(std::int16_t* dst, const TX* src, const TX* end, std::int32_t x_zp, std::int64_t count, std::int64_t step) {
   std::int64_t i = 0;
-  for (const std::int64_t end = vector_end(count, step); i + 8 <= end; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_sub_epi16(load8_words(src + i * step, step), zp));
+  if (step <= 2) {
+    const __m128i zp = _mm_set1_epi16(static_cast<std::int16_t>(x_zp));
+    for (; i < count; i += 8) {
+      const __m128i v[1] = {_mm_sub_epi16(load8_words(src + i * step, step, end), zp)};
+      store_bounded(dst + i, v, 2 * std::min<std::int64_t>(8, count - i));
+    }
+    return;
+  }
   for (; i < count; ++i) dst[i] = static_cast<std::int16_t>(static_cast<std::int32_t>(src[i * step]) - x_zp);
 }
 
 // u8 codes (s8 values + 128), 4 channels interleaved (conv_avx512_vnni's
 // layout); a missing channel is `missing`.
 template <typename TX>
-void write_quads(std::uint8_t* dst, const TX* const (&src)[4], std::uint8_t missing, std::int64_t count, std::int64_t step) {
-  auto code = [](TX v) { return static_cast<std::uint8_t>(std::is_signed_v<TX> ? static_cast<std::int32_t>(v) + 128 : v); };
+void write_quads(std::uint8_t* dst, const TX* const (&src)[4], const TX* end, std::uint8_t missing, std::int64_t count,
+                 std::int64_t step) {
   std::int64_t i = 0;
-  const __m128i flip = _mm_set1_epi8(std::is_signed_v<TX> ? static_cast<char>(0x80) : 0), fill = _mm_set1_epi8(static_cast<char>(missing));
-  auto load = [&](const TX* row, std::int64_t at) {  // 16 codes (step 2: the even bytes of 32)
-    if (!row) return fill;
-    if (step == 1) return _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at)), flip);
-    const __m128i even = _mm_set1_epi16(0xFF);
-    const __m128i lo = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at)), even);
-    const __m128i hi = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * at + 16)), even);
-    return _mm_xor_si128(_mm_packus_epi16(lo, hi), flip);
-  };
-  for (const std::int64_t end = vector_end(count, step); i + 16 <= end; i += 16) {
-    const __m128i c0 = load(src[0], i), c1 = load(src[1], i), c2 = load(src[2], i), c3 = load(src[3], i);
-    const __m128i ab_lo = _mm_unpacklo_epi8(c0, c1), ab_hi = _mm_unpackhi_epi8(c0, c1);
-    const __m128i cd_lo = _mm_unpacklo_epi8(c2, c3), cd_hi = _mm_unpackhi_epi8(c2, c3);
-    __m128i* out = reinterpret_cast<__m128i*>(dst + 4 * i);
-    _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(ab_lo, cd_lo));
-    _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(ab_lo, cd_lo));
-    _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(ab_hi, cd_hi));
-    _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(ab_hi, cd_hi));
+  if (step <= 2) {
+    const __m128i flip = _mm_set1_epi8(std::is_signed_v<TX> ? static_cast<char>(0x80) : 0), fill = _mm_set1_epi8(static_cast<char>(missing));
+    for (; i < count; i += 16) {
+      auto load = [&](const TX* row) {  // 16 codes (step 2: the even bytes of 32)
+        if (!row) return fill;
+        const TX* at = row + i * step;
+        if (step == 1) return _mm_xor_si128(load_bounded(at, end - at), flip);
+        const __m128i even = _mm_set1_epi16(0xFF);
+        const __m128i lo = _mm_and_si128(load_bounded(at, end - at), even);
+        const __m128i hi = _mm_and_si128(load_bounded(at + 16, end - at - 16), even);
+        return _mm_xor_si128(_mm_packus_epi16(lo, hi), flip);
+      };
+      const __m128i c0 = load(src[0]), c1 = load(src[1]), c2 = load(src[2]), c3 = load(src[3]);
+      const __m128i ab_lo = _mm_unpacklo_epi8(c0, c1), ab_hi = _mm_unpackhi_epi8(c0, c1);
+      const __m128i cd_lo = _mm_unpacklo_epi8(c2, c3), cd_hi = _mm_unpackhi_epi8(c2, c3);
+      const __m128i v[4] = {_mm_unpacklo_epi16(ab_lo, cd_lo), _mm_unpackhi_epi16(ab_lo, cd_lo), _mm_unpacklo_epi16(ab_hi, cd_hi),
+                            _mm_unpackhi_epi16(ab_hi, cd_hi)};
+      store_bounded(dst + 4 * i, v, 4 * std::min<std::int64_t>(16, count - i));
+    }
+    return;
   }
+  auto code = [](TX v) { return static_cast<std::uint8_t>(std::is_signed_v<TX> ? static_cast<std::int32_t>(v) + 128 : v); };
   for (; i < count; ++i)
     for (int g = 0; g < 4; ++g) dst[4 * i + g] = src[g] ? code(src[g][i * step]) : missing;
 }

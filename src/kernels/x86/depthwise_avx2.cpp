@@ -90,7 +90,8 @@ void qlinear_depthwise_avx2(const Conv2DParams& p, const PackedDepthwiseQ& packe
       TY* out = y + (n * channels + c) * plane;
       fill_padded<std::int16_t, 1>(p, 1, s, padded, std::int16_t{0},
                                    [&](std::int16_t* dst, std::int64_t, std::int64_t ih, std::int64_t iw, std::int64_t count,
-                                       std::int64_t step) { write_words<TX>(dst, image + ih * p.in_w + iw, packed.x_zero_point, count, step); });
+                                       std::int64_t step) { write_words<TX>(dst, image + ih * p.in_w + iw, image + p.in_h * p.in_w, packed.x_zero_point, count,
+                                                             step); });
       const std::int16_t* w = packed.weights.data() + c * packed.tap_pairs * 2;
       const std::int32_t bias = packed.requant.bias[static_cast<std::size_t>(c)];
       for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
