@@ -98,31 +98,10 @@ inline __m512i shift_right_arithmetic64(__m512i v, int n) { return _mm512_sra_ep
 inline __m128i low_bytes(__m512i v) { return _mm512_cvtepi32_epi8(v); }
 #endif
 
-// Requantizes the 16 accumulators of output channel c for parts (2h, 2h + 1)
-// of a block, as requantize_store (conv_epilogue_avx2.h) does on two halves
-// of 8, in one 512-bit pass: the same float rule (cvtps2dq rounds half to
-// even), or the same fixed-point rule with AVX-512's 64-bit arithmetic
-// shift. The results are already in [qmin, qmax], so vpmovdb's truncation
-// to a byte is exact for u8 and s8 alike.
+// Stores the valid positions of 16 output bytes of one channel: parts
+// (2h, 2h + 1) of a block.
 template <typename TY>
-inline void requantize_store16(const ConvRequant& rq, std::size_t c, __m512i acc, const Block<2>& half, TY* plane) {
-  const __m512i zp = _mm512_set1_epi32(rq.zero_point);
-  __m512i q;
-  if (rq.mode == kernels::RequantMode::fixed_point) {
-    const __m512i m0 = _mm512_set1_epi64(rq.m0[c]);
-    const int n = rq.shift[c];
-    const __m512i round = _mm512_set1_epi64(1ll << (n - 1));
-    const __m512i even = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(acc, m0), round), n);
-    const __m512i odd = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m0), round), n);
-    q = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-    q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), _mm512_set1_epi32(rq.qmin)), _mm512_set1_epi32(rq.qmax));
-  } else {
-    __m512 v = _mm512_mul_ps(to_float(acc), _mm512_set1_ps(rq.multipliers[c]));
-    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(rq.qmin - rq.zero_point))),
-                      _mm512_set1_ps(static_cast<float>(rq.qmax - rq.zero_point)));
-    q = _mm512_add_epi32(round_to_int(v), zp);
-  }
-  const __m128i bytes = low_bytes(q);
+inline void store16(__m128i bytes, const Block<2>& half, TY* plane) {
   if (half.count[0] == 8 && half.count[1] == 8) {
     if (half.y_offset[1] == half.y_offset[0] + 8) return _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + half.y_offset[0]), bytes);
     _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + half.y_offset[0]), bytes);
@@ -141,6 +120,46 @@ constexpr std::uint8_t u8_code(std::int32_t value) {
 
 }  // namespace
 
+// Requantizes 16 accumulators of one output channel as requantize_store
+// (conv_epilogue_avx2.h) does on two halves of 8, in one 512-bit pass: the
+// same float rule (cvtps2dq rounds half to even), or the same fixed-point
+// rule with AVX-512's 64-bit arithmetic shift (only when the scaled values
+// fit int32, ConvRequant::fixed_fits_int32). The constants of a call are
+// set up once. The results are in [qmin, qmax], so vpmovdb's truncation to
+// a byte is exact for u8 and s8 alike. (Outside the anonymous namespace:
+// the kernel's lambdas capture it; this namespace is already per build.)
+class WideRequant {
+ public:
+  explicit WideRequant(const ConvRequant& rq)
+      : rq_(rq),
+        fixed_(rq.mode == kernels::RequantMode::fixed_point),
+        zp_(_mm512_set1_epi32(rq.zero_point)),
+        qmin_(_mm512_set1_epi32(rq.qmin)),
+        qmax_(_mm512_set1_epi32(rq.qmax)),
+        lo_(_mm512_set1_ps(static_cast<float>(rq.qmin - rq.zero_point))),
+        hi_(_mm512_set1_ps(static_cast<float>(rq.qmax - rq.zero_point))) {}
+
+  __m128i operator()(std::size_t c, __m512i acc) const {
+    if (fixed_) {
+      const __m512i m0 = _mm512_set1_epi64(rq_.m0[c]);
+      const int n = rq_.shift[c];
+      const __m512i round = _mm512_set1_epi64(1ll << (n - 1));
+      const __m512i even = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(acc, m0), round), n);
+      const __m512i odd = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m0), round), n);
+      const __m512i q = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+      return low_bytes(_mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp_), qmin_), qmax_));
+    }
+    const __m512 v = _mm512_mul_ps(to_float(acc), _mm512_set1_ps(rq_.multipliers[c]));
+    return low_bytes(_mm512_add_epi32(round_to_int(_mm512_min_ps(_mm512_max_ps(v, lo_), hi_)), zp_));
+  }
+
+ private:
+  const ConvRequant& rq_;
+  bool fixed_;
+  __m512i zp_, qmin_, qmax_;
+  __m512 lo_, hi_;
+};
+
 template <typename TX, typename TY>
 void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
@@ -151,6 +170,7 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_quads * kVnniPanel * kQuad;
   const std::int64_t panels = round_up(packed.out_channels, kVnniPanel) / kVnniPanel;
   const bool wide_epilogue = packed.requant.mode != kernels::RequantMode::fixed_point || packed.requant.fixed_fits_int32;
+  const WideRequant requantize(packed.requant);
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const TX* image = x + n * p.in_channels * p.in_h * p.in_w;
     const TX* image_end = image + p.in_channels * p.in_h * p.in_w;
@@ -178,7 +198,7 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
           if (oc >= packed.out_channels) break;
           for (int h = 0; h < 2; ++h) {
             if (wide_epilogue)
-              requantize_store16<TY>(packed.requant, static_cast<std::size_t>(oc), acc[r][h], halves[h], out + oc * plane);
+              store16<TY>(requantize(static_cast<std::size_t>(oc), acc[r][h]), halves[h], out + oc * plane);
             else  // the scalar 64-bit rule, through the AVX2 store
               requantize_store<TY>(packed.requant, oc, _mm512_castsi512_si256(acc[r][h]), _mm512_extracti64x4_epi64(acc[r][h], 1),
                                    halves[h], out + oc * plane);
