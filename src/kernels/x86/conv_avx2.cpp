@@ -108,7 +108,7 @@ void conv2d_f32_avx2(const Conv2DParams& p, const PackedConvF32& packed, const f
   const std::size_t padded_size = padded_elements(s, p.in_channels, 1);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.taps * kConvPanel;
   // The padded image, then (one output position only) the taps' column.
-  float* padded = scratch<float>(padded_size + (plane == 1 ? static_cast<std::size_t>(packed.taps) : 0));
+  float* padded = padded_scratch<float>(padded_size, 0.f, plane == 1 ? static_cast<std::size_t>(packed.taps) : 0);
   float* column = padded + padded_size;
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, p.in_channels, packed, local_offsets);
@@ -170,7 +170,7 @@ template <typename TX, typename TY>
 void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
   const std::int64_t pairs = (p.in_channels + 1) / 2;
-  std::int16_t* padded = scratch<std::int16_t>(padded_elements(s, pairs, 2));
+  std::int16_t* padded = padded_scratch<std::int16_t>(padded_elements(s, pairs, 2), 0);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, pairs, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_pairs * kConvPanel * 2;
@@ -183,7 +183,7 @@ void qlinear_conv_avx2(const Conv2DParams& p, const PackedConvQ& packed, const T
     // Element (c, h, w) is x - x_zp; a missing odd channel and the border are
     // 0, exactly as padding with x_zp contributes nothing.
     fill_padded<std::int16_t, 2>(
-        p, pairs, s, padded, std::int16_t{0},
+        p, pairs, s, padded,
         [&](std::int16_t* dst, std::int64_t u, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
           const TX* rows[2];
           unit_rows<2>(p, image, u, ih, iw, rows);

@@ -110,7 +110,7 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
   // sums in ONNX Runtime's M=1 order: no wide vectors to gain there.
   if (p.out_h * p.out_w == 1) return conv2d_f32_avx2(p, packed, x, y);
   const PaddedShape s = padded_shape(p);
-  float* padded = scratch<float>(padded_elements(s, p.in_channels, 1));
+  float* padded = padded_scratch<float>(padded_elements(s, p.in_channels, 1), 0.f);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, p.in_channels, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w;

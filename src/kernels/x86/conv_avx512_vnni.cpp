@@ -164,7 +164,7 @@ template <typename TX, typename TY>
 void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
   const std::int64_t quads = (p.in_channels + kQuad - 1) / kQuad;
-  std::uint8_t* padded = scratch<std::uint8_t>(padded_elements(s, quads, kQuad));
+  std::uint8_t* padded = padded_scratch<std::uint8_t>(padded_elements(s, quads, kQuad), packed.x_code);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, quads, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_quads * kVnniPanel * kQuad;
@@ -176,7 +176,7 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
     const TX* image_end = image + p.in_channels * p.in_h * p.in_w;
     TY* out = y + n * packed.out_channels * plane;
     fill_padded<std::uint8_t, kQuad>(
-        p, quads, s, padded, packed.x_code,
+        p, quads, s, padded,
         [&](std::uint8_t* dst, std::int64_t u, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
           const TX* rows[kQuad];
           unit_rows<kQuad>(p, image, u, ih, iw, rows);

@@ -120,32 +120,39 @@ inline std::int64_t mlas_sgemm_stride_k(std::int64_t n, std::int64_t k) {
   return stride_k;
 }
 
-// Fills the phase planes of `units` channel units (G channels interleaved per
-// position) with `border` outside the image and, inside it, what
-// write_row(dst, unit, ih, iw, count, step) writes: `count` positions of
+// The padded image's buffer for one kernel call (per-thread scratch), set
+// to `border` throughout. fill_padded below writes only the image's interior:
+// the same positions for every image of the call, so the border is written
+// once per call rather than a few elements at a time per row and image.
+// `extra`: further elements after the image, left as they are.
+template <typename Out>
+Out* padded_scratch(std::size_t elements, Out border, std::size_t extra = 0) {
+  Out* buffer = scratch<Out>(elements + extra);
+  for (std::size_t i = 0; i < elements; ++i) buffer[i] = border;  // a plain loop: no std:: instantiation in an ISA file
+  return buffer;
+}
+
+// Fills the interior of the phase planes of `units` channel units (G
+// channels interleaved per position) of a buffer from padded_scratch: what
+// write_row(dst, unit, ih, iw, count, step) writes, `count` positions of
 // input row ih from column iw in steps of `step` (the stride; 1 for most
 // planes, where the row writers below use vector code).
 template <typename Out, int G, typename WriteRow>
-void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s, Out* dst, Out border, WriteRow write_row) {
+void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s, Out* dst, WriteRow write_row) {
   for (std::int64_t u = 0; u < units; ++u)
     for (std::int64_t a = 0; a < s.stride_h; ++a)
       for (std::int64_t b = 0; b < s.stride_w; ++b) {
         if (!phase_is_read(p, a, b)) continue;  // e.g. 3 of the 4 planes of a 1x1 stride-2 conv
         Out* plane = dst + ((u * s.stride_h + a) * s.stride_w + b) * s.plane() * G;
-        // Columns c with 0 <= c * sW + b - pad_left < in_w.
+        // Columns c with 0 <= c * sW + b - pad_left < in_w; rows likewise.
         const std::int64_t lo = std::clamp<std::int64_t>(ceil_div(p.pad_left - b, s.stride_w), 0, s.cols);
         const std::int64_t hi = std::clamp<std::int64_t>(ceil_div(p.in_w + p.pad_left - b, s.stride_w), lo, s.cols);
-        for (std::int64_t r = 0; r < s.rows; ++r) {
-          Out* row = plane + r * s.cols * G;
-          const std::int64_t ih = r * s.stride_h + a - p.pad_top;
-          if (ih < 0 || ih >= p.in_h) {
-            std::fill(row, row + s.cols * G, border);
-            continue;
-          }
-          std::fill(row, row + lo * G, border);
-          if (hi > lo) write_row(row + lo * G, u, ih, lo * s.stride_w + b - p.pad_left, hi - lo, s.stride_w);
-          std::fill(row + hi * G, row + s.cols * G, border);
-        }
+        if (hi == lo) continue;
+        const std::int64_t first = std::clamp<std::int64_t>(ceil_div(p.pad_top - a, s.stride_h), 0, s.rows);
+        const std::int64_t last = std::clamp<std::int64_t>(ceil_div(p.in_h + p.pad_top - a, s.stride_h), first, s.rows);
+        for (std::int64_t r = first; r < last; ++r)
+          write_row(plane + (r * s.cols + lo) * G, u, r * s.stride_h + a - p.pad_top, lo * s.stride_w + b - p.pad_left, hi - lo,
+                    s.stride_w);
       }
 }
 
@@ -154,11 +161,11 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
 
 // The float kernels' padded image of `channels` planes of an NCHW image (all
 // of them for a convolution, one at a time for a depthwise one): one channel
-// per unit, 0 outside. Step 2 takes the even floats of 8 with one shuffle,
+// per unit, into a buffer from padded_scratch with border 0. Step 2 takes the even floats of 8 with one shuffle,
 // stopping while the 8 read end inside the row (the last few are copied).
 inline void fill_padded_floats(const Conv2DParams& p, const PaddedShape& s, const float* image, std::int64_t channels,
                                float* padded) {
-  fill_padded<float, 1>(p, channels, s, padded, 0.f,
+  fill_padded<float, 1>(p, channels, s, padded,
                         [&](float* dst, std::int64_t c, std::int64_t ih, std::int64_t iw, std::int64_t count, std::int64_t step) {
                           const float* src = image + (c * p.in_h + ih) * p.in_w + iw;
                           if (step == 1) return static_cast<void>(std::copy(src, src + count, dst));

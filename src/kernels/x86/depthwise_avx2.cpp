@@ -55,7 +55,7 @@ inline void micro_depthwise_f32(const std::vector<std::int64_t>& offsets, const 
 
 void depthwise_f32_avx2(const Conv2DParams& p, const PackedDepthwiseF32& packed, const float* x, float* y) {
   const PaddedShape s = padded_shape(p);
-  float* padded = scratch<float>(padded_elements(s, 1, 1));
+  float* padded = padded_scratch<float>(padded_elements(s, 1, 1), 0.f);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, 1, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, channels = packed.channels;
@@ -79,7 +79,7 @@ void depthwise_f32_avx2(const Conv2DParams& p, const PackedDepthwiseF32& packed,
 template <typename TX, typename TY>
 void qlinear_depthwise_avx2(const Conv2DParams& p, const PackedDepthwiseQ& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
-  std::int16_t* padded = scratch<std::int16_t>(padded_elements(s, 1, 1));
+  std::int16_t* padded = padded_scratch<std::int16_t>(padded_elements(s, 1, 1), 0);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>* offsets = &packed.tap_offsets;
   if (packed.tap_offsets.empty() || !same_sizes(p, packed.geometry)) offsets = &(local_offsets = depthwise_tap_offsets(p));
@@ -88,7 +88,7 @@ void qlinear_depthwise_avx2(const Conv2DParams& p, const PackedDepthwiseQ& packe
     for (std::int64_t c = 0; c < channels; ++c) {
       const TX* image = x + (n * channels + c) * p.in_h * p.in_w;
       TY* out = y + (n * channels + c) * plane;
-      fill_padded<std::int16_t, 1>(p, 1, s, padded, std::int16_t{0},
+      fill_padded<std::int16_t, 1>(p, 1, s, padded,
                                    [&](std::int16_t* dst, std::int64_t, std::int64_t ih, std::int64_t iw, std::int64_t count,
                                        std::int64_t step) { write_words<TX>(dst, image + ih * p.in_w + iw, image + p.in_h * p.in_w, packed.x_zero_point, count,
                                                              step); });
