@@ -54,7 +54,8 @@ bool same_constant(const Graph& g, ValueId a, ValueId b) {
 
 // ONNX Runtime's x86 build runs QDQS8ToU8Transformer before fusing: every
 // s8 QuantizeLinear whose only reader is a DequantizeLinear with the same
-// scalar zero point (and whose output is not a graph output) becomes u8 with
+// scalar zero point (and whose output is not a graph output, and the DQ's
+// output read by one node only) becomes u8 with
 // zero point + 128. x - zp is unchanged, so integer results are the same, but
 // the fused ops then take their u8 paths (and an s8 Conv becomes a u8
 // QLinearConv instead of staying in float). Mirrored here.
@@ -67,6 +68,10 @@ void convert_s8_pairs_to_u8(Graph& graph) {
     if (readers.size() != 1 || !is(graph.node(readers[0]), "DequantizeLinear")) continue;
     const Node& dq = graph.node(readers[0]);
     if (dq.inputs.size() != 3 || !dq.inputs[2].valid()) continue;
+    // ONNX Runtime first gives every reader of a DequantizeLinear its own copy
+    // (EnsureUniqueDQForNodeUnit), so a DQ read by two nodes (a residual
+    // branch: the next Conv and the Add) leaves its Q with two readers: s8.
+    if (graph.consumers(dq.outputs[0]).size() != 1) continue;
     if (!graph.is_initializer(q.inputs[2]) || !graph.is_initializer(dq.inputs[2])) continue;
     const Tensor &qz = graph.initializer(q.inputs[2]), &dqz = graph.initializer(dq.inputs[2]);
     if (qz.dtype() != DType::s8 || dqz.dtype() != DType::s8 || qz.element_count() != 1 || dqz.element_count() != 1) continue;
@@ -107,7 +112,12 @@ int fuse_qdq(Graph& graph, FuseTarget target) {
     const auto [y_scale, y_zp] = params_of(graph, q);
 
     if ((is(node, "Conv") || is(node, "MatMul")) && node.inputs.size() >= 2) {
-      if (target == FuseTarget::onnxruntime_x86 && graph.value(dx.inputs[0]).dtype != DType::u8) continue;
+      // ONNX Runtime's Conv and MatMul selectors: u8 activations only on x86,
+      // and the output of the input's type (a u8 input whose s8 output pair
+      // was not rewritten to u8 stays a float Conv between Q/DQ).
+      if (target == FuseTarget::onnxruntime_x86 &&
+          (graph.value(dx.inputs[0]).dtype != DType::u8 || graph.value(q.outputs[0]).dtype != DType::u8))
+        continue;
       const Node* dq_w = dq_of(graph, node.inputs[1]);
       if (!dq_w || !graph.is_initializer(dq_w->inputs[0])) continue;
       const Node dw = *dq_w;
