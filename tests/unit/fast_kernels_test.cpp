@@ -21,6 +21,7 @@
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/depthwise_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
+#include "kernels/x86/quantized_avx512.h"
 #include "kernels/x86/statistics_avx2.h"
 
 namespace tinyq::kernels {
@@ -414,7 +415,10 @@ TEST(FastQuantizeLinear, BitExactIncludingTiesNanAndSaturation) {
 }
 
 template <typename T>
-void check_qlinear_add(std::mt19937& rng) {
+using QAddKernel = void (*)(const QAddParams&, std::span<const T>, std::span<const T>, std::span<T>);
+
+template <typename T>
+void check_qlinear_add(std::mt19937& rng, QAddKernel<T> kernel) {
   std::uniform_int_distribution<int> q(std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
   std::uniform_real_distribution<float> s(0.001f, 0.2f);
   for (int trial = 0; trial < 50; ++trial) {
@@ -422,14 +426,15 @@ void check_qlinear_add(std::mt19937& rng) {
     p.a_scale = s(rng), p.b_scale = s(rng), p.c_scale = s(rng) * (trial % 5 == 0 ? 0.05f : 1.f);  // some saturate
     p.a_zp = q(rng), p.b_zp = q(rng), p.c_zp = q(rng);
     p.qmin = std::numeric_limits<T>::min(), p.qmax = std::numeric_limits<T>::max();
-    std::vector<T> a(517), b(517), ref(517), fast(517);
+    const std::size_t n = trial % 2 ? 517 : 15;  // odd lengths: a vector tail, or the tail alone
+    std::vector<T> a(n), b(n), ref(n), fast(n);
     for (auto& v : a) v = static_cast<T>(q(rng));
     for (auto& v : b) v = static_cast<T>(q(rng));
     for (auto mode : {RequantMode::float_multiplier, RequantMode::fixed_point}) {
       p.mode = mode;
       ASSERT_TRUE(mode == RequantMode::float_multiplier || x86::qlinear_add_fixed_fits_avx2(p));
       qlinear_add<T>(p, a, b, ref);
-      x86::qlinear_add_avx2<T>(p, a, b, fast);
+      kernel(p, a, b, fast);
       ASSERT_EQ(fast, ref) << "trial " << trial << (mode == RequantMode::fixed_point ? " fixed" : " float") << " scales "
                            << p.a_scale << " " << p.b_scale << " " << p.c_scale;
     }
@@ -439,8 +444,15 @@ void check_qlinear_add(std::mt19937& rng) {
 TEST(FastQLinearAdd, BitExactInBothRequantModes) {
   REQUIRE_AVX2();
   std::mt19937 rng(11);
-  check_qlinear_add<std::uint8_t>(rng);
-  check_qlinear_add<std::int8_t>(rng);
+  check_qlinear_add<std::uint8_t>(rng, x86::qlinear_add_avx2<std::uint8_t>);
+  check_qlinear_add<std::int8_t>(rng, x86::qlinear_add_avx2<std::int8_t>);
+}
+
+TEST(FastQLinearAddAvx512, BitExactInBothRequantModes) {
+  REQUIRE_AVX512();
+  std::mt19937 rng(11);
+  check_qlinear_add<std::uint8_t>(rng, x86::qlinear_add_avx512<std::uint8_t>);
+  check_qlinear_add<std::int8_t>(rng, x86::qlinear_add_avx512<std::int8_t>);
 }
 
 TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {

@@ -53,15 +53,7 @@ void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t ze
   }
 }
 
-namespace {
-
-// The fixed-point form of QLinearAdd, as the reference computes it: both
-// ratios share one shift chosen so that the larger fits 31 bits.
-struct AddFixed {
-  std::int64_t ma = 0, mb = 0;
-  int shift = 0;
-};
-AddFixed add_fixed(const QAddParams& p) {
+AddFixed qlinear_add_fixed_multipliers(const QAddParams& p) {
   const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
   int exponent = 0;
   std::frexp(std::max(ra, rb), &exponent);
@@ -70,6 +62,8 @@ AddFixed add_fixed(const QAddParams& p) {
   f.ma = std::llround(std::ldexp(ra, f.shift)), f.mb = std::llround(std::ldexp(rb, f.shift));
   return f;
 }
+
+namespace {
 
 // 8 bytes to 8 int32.
 template <typename T>
@@ -80,7 +74,7 @@ inline __m256i load8_epi32(const T* src) {
 
 template <typename T>
 void qlinear_add_fixed(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
-  const AddFixed f = add_fixed(p);
+  const AddFixed f = qlinear_add_fixed_multipliers(p);
   const __m256i ma = _mm256_set1_epi64x(f.ma), mb = _mm256_set1_epi64x(f.mb), round = _mm256_set1_epi64x(1ll << (f.shift - 1));
   const __m128i shift = _mm_cvtsi32_si128(f.shift);
   const __m256i sign_shifted = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ull >> f.shift));
@@ -111,7 +105,7 @@ void qlinear_add_fixed(const QAddParams& p, std::span<const T> a, std::span<cons
 bool qlinear_add_fixed_fits_avx2(const QAddParams& p) {
   const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
   if (!(ra > 0) || !(rb > 0) || !std::isfinite(ra) || !std::isfinite(rb)) return false;
-  const AddFixed f = add_fixed(p);
+  const AddFixed f = qlinear_add_fixed_multipliers(p);
   // Multipliers must be int32 lanes; the shifted sum (|x - zp| <= 255) must fit
   // int32 before the zero point is added and the result clamped.
   return f.shift >= 1 && f.shift <= 62 && f.ma < (std::int64_t{1} << 31) && f.mb < (std::int64_t{1} << 31) &&

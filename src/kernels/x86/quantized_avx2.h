@@ -17,6 +17,15 @@ void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t ze
 // QLinearAdd, both requantization modes. Fixed mode runs here when its
 // multipliers fit the 32-bit lanes (qlinear_add_fixed_fits_avx2); otherwise
 // the caller uses the reference kernel.
+// The fixed-point form of QLinearAdd, as the reference computes it: both
+// ratios share one shift chosen so that the larger fits 31 bits. (Plain
+// scalar code; shared with quantized_avx512.)
+struct AddFixed {
+  std::int64_t ma = 0, mb = 0;
+  int shift = 0;
+};
+AddFixed qlinear_add_fixed_multipliers(const QAddParams& p);
+
 template <typename T>
 void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c);
 bool qlinear_add_fixed_fits_avx2(const QAddParams& p);

@@ -16,6 +16,7 @@
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/depthwise_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
+#include "kernels/x86/quantized_avx512.h"
 #include "runtime/ops/ops.h"
 #include "runtime/qlinear_node.h"
 
@@ -336,17 +337,19 @@ PreparedOp prepare_qlinear_add(const ir::Graph& graph, const ir::Node& node, con
   const bool fast = kernels::use_avx2(options.kernels) &&
                     (p.mode == kernels::RequantMode::float_multiplier ||
                      (p.mode == kernels::RequantMode::fixed_point && kernels::x86::qlinear_add_fixed_fits_avx2(p)));
-  return {[p, node, fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
+  const bool wide = fast && kernels::use_avx512(options.kernels);
+  return {[p, node, fast, wide](std::span<const Tensor* const> in, std::span<Tensor> out) {
             namespace in_ = qlinear_add_input;
             if (in[in_::a]->shape() != in[in_::b]->shape()) fail(node, "tinyq's QLinearAdd needs equal input shapes");
             dispatch_8bit(out[0].dtype(), node, [&](auto t) {
               using T = decltype(t);
               const auto a = in[in_::a]->data<T>(), b = in[in_::b]->data<T>();
-              if (fast) kernels::x86::qlinear_add_avx2<T>(p, a, b, out[0].data<T>());
+              if (wide) kernels::x86::qlinear_add_avx512<T>(p, a, b, out[0].data<T>());
+              else if (fast) kernels::x86::qlinear_add_avx2<T>(p, a, b, out[0].data<T>());
               else kernels::qlinear_add<T>(p, a, b, out[0].data<T>());
             });
           },
-          fast ? "x86-avx2" : "reference"};
+          wide ? "x86-avx512" : (fast ? "x86-avx2" : "reference")};
 }
 
 PreparedOp prepare_qlinear_softmax(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
