@@ -64,7 +64,7 @@ inline void micro_vnni(const std::vector<std::int64_t>& offsets, const std::uint
   for (int r = 0; r < kVnniPanel; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
 }
 
-// Four AVX-512 instructions that SIMDe 0.7.4 (Debian 12) has no portable
+// Five AVX-512 instructions that SIMDe 0.7.4 (Debian 12) has no portable
 // version of: the emulated build runs them as two 256-bit halves, with the
 // same results.
 #ifdef TINYQ_EMULATE_AVX512
@@ -83,6 +83,11 @@ inline __m512i shift_right_arithmetic64(__m512i v, int n) {  // as srai_epi64 in
   const __m128i count = _mm_cvtsi32_si128(n);
   return _mm512_sub_epi64(_mm512_srl_epi64(_mm512_xor_si512(v, sign), count), _mm512_srl_epi64(sign, count));
 }
+inline __m512i shift_right_arithmetic32(__m512i v, int n) {
+  const __m128i count = _mm_cvtsi32_si128(n);
+  const __m256i lo = _mm256_sra_epi32(_mm512_castsi512_si256(v), count), hi = _mm256_sra_epi32(_mm512_extracti64x4_epi64(v, 1), count);
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
 inline __m128i low_bytes(__m512i v) {  // byte 0 of each int32 lane
   const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
                                         0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
@@ -95,6 +100,7 @@ inline __m128i low_bytes(__m512i v) {  // byte 0 of each int32 lane
 inline __m512 to_float(__m512i v) { return _mm512_cvtepi32_ps(v); }
 inline __m512i round_to_int(__m512 v) { return _mm512_cvtps_epi32(v); }
 inline __m512i shift_right_arithmetic64(__m512i v, int n) { return _mm512_sra_epi64(v, _mm_cvtsi32_si128(n)); }
+inline __m512i shift_right_arithmetic32(__m512i v, int n) { return _mm512_sra_epi32(v, _mm_cvtsi32_si128(n)); }
 inline __m128i low_bytes(__m512i v) { return _mm512_cvtepi32_epi8(v); }
 #endif
 
@@ -144,9 +150,14 @@ class WideRequant {
       const __m512i m0 = _mm512_set1_epi64(rq_.m0[c]);
       const int n = rq_.shift[c];
       const __m512i round = _mm512_set1_epi64(1ll << (n - 1));
-      const __m512i even = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(acc, m0), round), n);
-      const __m512i odd = shift_right_arithmetic64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m0), round), n);
-      const __m512i q = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+      const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(acc, m0), round);
+      const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), m0), round);
+      // Shifts of 32 or more (nearly every multiplier is below 1/2): the high
+      // half of each 64-bit sum is its floor division by 2^32, and one 32-bit
+      // arithmetic shift floors that by 2^(n - 32): floor by 2^n in all.
+      const __m512i q = n >= 32 ? shift_right_arithmetic32(_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd), n - 32)
+                                : _mm512_mask_blend_epi32(0xAAAA, shift_right_arithmetic64(even, n),
+                                                          _mm512_slli_epi64(shift_right_arithmetic64(odd, n), 32));
       return low_bytes(_mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp_), qmin_), qmax_));
     }
     const __m512 v = _mm512_mul_ps(to_float(acc), _mm512_set1_ps(rq_.multipliers[c]));
