@@ -161,7 +161,8 @@ void fill_padded(const Conv2DParams& p, std::int64_t units, const PaddedShape& s
 
 // The float kernels' padded image of `channels` planes of an NCHW image (all
 // of them for a convolution, one at a time for a depthwise one): one channel
-// per unit, into a buffer from padded_scratch with border 0. Step 2 takes the even floats of 8 with one shuffle,
+// per unit, into a buffer from padded_scratch with border 0. Step 1 copies
+// 4 floats at a time; step 2 takes the even floats of 8 with one shuffle,
 // stopping while the 8 read end inside the row (the last few are copied).
 inline void fill_padded_floats(const Conv2DParams& p, const PaddedShape& s, const float* image, std::int64_t channels,
                                float* padded) {
