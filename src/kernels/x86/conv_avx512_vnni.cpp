@@ -129,8 +129,8 @@ constexpr std::uint8_t u8_code(std::int32_t value) {
 // Requantizes 16 accumulators of one output channel as requantize_store
 // (conv_epilogue_avx2.h) does on two halves of 8, in one 512-bit pass: the
 // same float rule (cvtps2dq rounds half to even), or the same fixed-point
-// rule with AVX-512's 64-bit arithmetic shift (only when the scaled values
-// fit int32, ConvRequant::fixed_fits_int32). The constants of a call are
+// rule in 64-bit lanes (only when the scaled values fit int32,
+// ConvRequant::fixed_fits_int32). The constants of a call are
 // set up once. The results are in [qmin, qmax], so vpmovdb's truncation to
 // a byte is exact for u8 and s8 alike. (Outside the anonymous namespace:
 // the kernel's lambdas capture it; this namespace is already per build.)

@@ -20,7 +20,9 @@
 // input channels interleaved per position (one int32 lane per position), so
 // one vpdpbusd does 16 positions x 4 channels = 64 multiply-adds. The
 // micro-kernel keeps 8 output channels x 32 positions in 16 registers.
-// The requantizing store is conv_avx2's, on the two 256-bit halves.
+// Requantization runs on 16 lanes at once (WideRequant in the .cpp); only
+// the fixed-point rule's scalar 64-bit fallback goes through conv_avx2's
+// store, on the two 256-bit halves.
 //
 // Only call these when cpu_features() has avx512f/bw/vl and avx512_vnni: this
 // file's code is compiled with those flags (see src/CMakeLists.txt).
