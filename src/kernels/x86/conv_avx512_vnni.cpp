@@ -104,21 +104,6 @@ inline __m512i shift_right_arithmetic32(__m512i v, int n) { return _mm512_sra_ep
 inline __m128i low_bytes(__m512i v) { return _mm512_cvtepi32_epi8(v); }
 #endif
 
-// Stores the valid positions of 16 output bytes of one channel: parts
-// (2h, 2h + 1) of a block.
-template <typename TY>
-inline void store16(__m128i bytes, const Block<2>& half, TY* plane) {
-  if (half.count[0] == 8 && half.count[1] == 8) {
-    if (half.y_offset[1] == half.y_offset[0] + 8) return _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + half.y_offset[0]), bytes);
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + half.y_offset[0]), bytes);
-    return _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + half.y_offset[1]), _mm_unpackhi_epi64(bytes, bytes));
-  }
-  alignas(16) TY tmp[16];
-  _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-  for (int h = 0; h < 2; ++h)
-    for (std::int64_t i = 0; i < half.count[h]; ++i) plane[half.y_offset[h] + i] = tmp[8 * h + i];
-}
-
 template <typename TX>
 constexpr std::uint8_t u8_code(std::int32_t value) {
   return static_cast<std::uint8_t>(std::is_signed_v<TX> ? value + 128 : value);
@@ -209,7 +194,7 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
           if (oc >= packed.out_channels) break;
           for (int h = 0; h < 2; ++h) {
             if (wide_epilogue)
-              store16<TY>(requantize(static_cast<std::size_t>(oc), acc[r][h]), halves[h], out + oc * plane);
+              store_bytes16<TY>(requantize(static_cast<std::size_t>(oc), acc[r][h]), halves[h], out + oc * plane);
             else  // the scalar 64-bit rule, through the AVX2 store
               requantize_store<TY>(packed.requant, oc, _mm512_castsi512_si256(acc[r][h]), _mm512_extracti64x4_epi64(acc[r][h], 1),
                                    halves[h], out + oc * plane);

@@ -58,6 +58,21 @@ inline __m128i pack16(__m256i a, __m256i b) {
   else return _mm_packs_epi16(lo, hi);
 }
 
+// Stores 16 output bytes of one channel, 8 per part of the block: only each
+// part's valid positions.
+template <typename TY>
+inline void store_bytes16(__m128i bytes, const Block<2>& block, TY* plane) {
+  if (block.count[0] == 8 && block.count[1] == 8) {  // the common case: plain stores, no copy loop
+    if (block.y_offset[1] == block.y_offset[0] + 8) return _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + block.y_offset[0]), bytes);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + block.y_offset[0]), bytes);
+    return _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + block.y_offset[1]), _mm_unpackhi_epi64(bytes, bytes));
+  }
+  alignas(16) TY tmp[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+  for (int h = 0; h < 2; ++h)
+    for (std::int64_t i = 0; i < block.count[h]; ++i) plane[block.y_offset[h] + i] = tmp[8 * h + i];
+}
+
 // Requantizes the 16 accumulators of output channel oc for one block (a0 and
 // a1: its two halves) and stores the valid positions of each half as TY.
 template <typename TY>
@@ -87,20 +102,7 @@ inline void requantize_store(const ConvRequant& packed, std::int64_t oc, __m256i
     q0 = requantize_float8(a0, m, lo, hi, zp);
     q1 = requantize_float8(a1, m, lo, hi, zp);
   }
-  const __m128i bytes = pack16<TY>(q0, q1);
-  if (block.count[0] == 8 && block.count[1] == 8) {  // the common case: plain stores, no copy loop
-    if (block.y_offset[1] == block.y_offset[0] + 8) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + block.y_offset[0]), bytes);
-    } else {
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + block.y_offset[0]), bytes);
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(plane + block.y_offset[1]), _mm_unpackhi_epi64(bytes, bytes));
-    }
-    return;
-  }
-  alignas(16) TY tmp[16];
-  _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-  for (int h = 0; h < 2; ++h)
-    for (std::int64_t i = 0; i < block.count[h]; ++i) plane[block.y_offset[h] + i] = tmp[8 * h + i];
+  store_bytes16<TY>(pack16<TY>(q0, q1), block, plane);
 }
 
 }  // namespace

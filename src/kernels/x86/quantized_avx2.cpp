@@ -53,6 +53,12 @@ void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t ze
   }
 }
 
+AddFloat qlinear_add_float_form(const QAddParams& p) {
+  const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
+  return {ratio_a, ratio_b,
+          static_cast<float>(p.c_zp) - std::fma(ratio_a, static_cast<float>(p.a_zp), ratio_b * static_cast<float>(p.b_zp))};
+}
+
 AddFixed qlinear_add_fixed_multipliers(const QAddParams& p) {
   const double ra = static_cast<double>(p.a_scale) / p.c_scale, rb = static_cast<double>(p.b_scale) / p.c_scale;
   int exponent = 0;
@@ -117,8 +123,7 @@ void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const
   if (p.mode == RequantMode::fixed_point) return qlinear_add_fixed(p, a, b, c);
   // The reference's expression, lane by lane: fused multiply-adds round once,
   // exactly as std::fma does.
-  const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
-  const float fixed = static_cast<float>(p.c_zp) - std::fma(ratio_a, static_cast<float>(p.a_zp), ratio_b * static_cast<float>(p.b_zp));
+  const auto [ratio_a, ratio_b, fixed] = qlinear_add_float_form(p);
   const __m256 ra = _mm256_set1_ps(ratio_a), rb = _mm256_set1_ps(ratio_b), vf = _mm256_set1_ps(fixed);
   const __m256 qmin = _mm256_set1_ps(static_cast<float>(p.qmin)), qmax = _mm256_set1_ps(static_cast<float>(p.qmax));
   std::size_t i = 0;

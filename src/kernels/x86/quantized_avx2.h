@@ -26,6 +26,13 @@ struct AddFixed {
 };
 AddFixed qlinear_add_fixed_multipliers(const QAddParams& p);
 
+// The float form, as the reference computes it: y = a * ratio_a + (b * ratio_b
+// + offset), each step a fused multiply-add.
+struct AddFloat {
+  float ratio_a = 0, ratio_b = 0, offset = 0;
+};
+AddFloat qlinear_add_float_form(const QAddParams& p);
+
 template <typename T>
 void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c);
 bool qlinear_add_fixed_fits_avx2(const QAddParams& p);

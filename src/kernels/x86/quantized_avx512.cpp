@@ -53,9 +53,8 @@ template <typename T>
 void qlinear_add_avx512(const QAddParams& p, std::span<const T> a, std::span<const T> b, std::span<T> c) {
   if (p.mode == RequantMode::fixed_point) return qlinear_add_fixed(p, a, b, c);
   // The reference's expression, lane by lane, as quantized_avx2 computes it.
-  const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
-  const float fixed = static_cast<float>(p.c_zp) - std::fma(ratio_a, static_cast<float>(p.a_zp), ratio_b * static_cast<float>(p.b_zp));
-  const __m512 ra = _mm512_set1_ps(ratio_a), rb = _mm512_set1_ps(ratio_b), vf = _mm512_set1_ps(fixed);
+  const AddFloat f = qlinear_add_float_form(p);
+  const __m512 ra = _mm512_set1_ps(f.ratio_a), rb = _mm512_set1_ps(f.ratio_b), vf = _mm512_set1_ps(f.offset);
   const __m512 qmin = _mm512_set1_ps(static_cast<float>(p.qmin)), qmax = _mm512_set1_ps(static_cast<float>(p.qmax));
   for (std::size_t i = 0; i < c.size(); i += 16) {
     const __mmask16 m = lanes(i, c.size());
