@@ -1,6 +1,7 @@
 // Per-kernel speed (Google Benchmark): each convolution of ResNet8, fp32 and
 // int8, reference, x86-avx2, x86-avx512 and x86-avx512-vnni kernels, in MAC/s
-// (a kernel the CPU cannot run reports "skipped"); and the machine's peak
+// (a kernel the CPU cannot run reports "skipped"), and the Winograd fp32
+// kernel on the layers it takes (MAC/s counts the direct MACs); and the machine's peak
 // multiply-accumulate rate for the instructions the kernels use (a tight loop
 // of independent FMAs / vpmaddwd / vpdpbusd), so a kernel's figure reads as a
 // share of peak. Run: build/bench/tinyq_kernel_bench [--benchmark_filter=...]
@@ -18,6 +19,7 @@
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512.h"
 #include "kernels/x86/conv_avx512_vnni.h"
+#include "kernels/x86/winograd_avx512.h"
 
 namespace {
 
@@ -52,12 +54,13 @@ void set_macs(benchmark::State& state, const Conv2DParams& p) {
   state.counters["MAC/s"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-enum class Kernel { reference, avx2, avx512 };  // avx512: x86-avx512 (float) or x86-avx512-vnni (int8)
+enum class Kernel { reference, avx2, avx512, winograd };  // avx512: x86-avx512 (float) or x86-avx512-vnni (int8)
 
 // Empty when this CPU runs `kernel`, else why not.
 const char* unavailable(Kernel kernel, bool vnni) {
   using namespace tinyq::kernels;
   if (kernel == Kernel::avx2 && !use_avx2(KernelPolicy::auto_select)) return "no AVX2 on this CPU";
+  if (kernel == Kernel::winograd && !use_avx512(KernelPolicy::auto_select)) return "no AVX-512 on this CPU";
   if (kernel == Kernel::avx512 && !(vnni ? use_avx512_vnni(KernelPolicy::auto_select) : use_avx512(KernelPolicy::auto_select)))
     return vnni ? "no AVX-512 VNNI on this CPU" : "no AVX-512 on this CPU";
   return nullptr;
@@ -72,9 +75,12 @@ void conv_f32(benchmark::State& state, const Layer& layer, Kernel kernel) {
       b(static_cast<std::size_t>(p.out_channels)), y(static_cast<std::size_t>(p.out_channels * p.out_h * p.out_w));
   for (auto* v : {&x, &w, &b})
     for (float& e : *v) e = u(rng);
+  if (kernel == Kernel::winograd && !tinyq::kernels::x86::winograd_applies(p)) return state.SkipWithError("not a Winograd layer");
   const auto packed = tinyq::kernels::x86::pack_conv_f32(p, w, b, {});
+  const auto winograd = tinyq::kernels::x86::pack_winograd_f32(p, w, b, {});
   for (auto _ : state) {
-    if (kernel == Kernel::avx2) tinyq::kernels::x86::conv2d_f32_avx2(p, packed, x.data(), y.data());
+    if (kernel == Kernel::winograd) tinyq::kernels::x86::avx512::winograd_conv3x3_f32(p, winograd, x.data(), y.data());
+    else if (kernel == Kernel::avx2) tinyq::kernels::x86::conv2d_f32_avx2(p, packed, x.data(), y.data());
     else if (kernel == Kernel::avx512) tinyq::kernels::x86::avx512::conv2d_f32(p, packed, x.data(), y.data());
     else tinyq::kernels::conv2d_f32(p, x, w, b, y);
     benchmark::DoNotOptimize(y.data());
@@ -180,7 +186,8 @@ const int registered = [] {
   benchmark::RegisterBenchmark("peak/madd_s16 (vpmaddwd+vpaddd ymm)", peak_madd_s16);
   benchmark::RegisterBenchmark("peak/fma_f32 (vfmadd231ps zmm)", peak_fma_f32_zmm);
   benchmark::RegisterBenchmark("peak/dpbusd_u8s8 (vpdpbusd zmm)", peak_dpbusd_u8s8);
-  const std::pair<const char*, Kernel> f32_kernels[] = {{"x86-avx512", Kernel::avx512}, {"x86-avx2", Kernel::avx2}, {"reference", Kernel::reference}};
+  const std::pair<const char*, Kernel> f32_kernels[] = {{"x86-avx512-winograd", Kernel::winograd}, {"x86-avx512", Kernel::avx512},
+                                                        {"x86-avx2", Kernel::avx2}, {"reference", Kernel::reference}};
   const std::pair<const char*, Kernel> int8_kernels[] = {{"x86-avx512-vnni", Kernel::avx512}, {"x86-avx2", Kernel::avx2}, {"reference", Kernel::reference}};
   for (const Layer& l : kLayers) {
     for (const auto& [name, kernel] : f32_kernels)

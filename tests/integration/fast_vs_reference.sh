@@ -10,8 +10,9 @@
 #   - fp32: outputs within 1e-5 and the same top-1 everywhere.
 #   - On any AVX2 CPU, the same with --kernels avx512-emulated: the AVX-512 and
 #     VNNI kernels' code on portable intrinsics, run through the runtime (int8
-#     logits equal to the reference; fp32 outputs equal to the AVX2 kernels' bit
-#     for bit, as they sum in the same order). On 1,000 images: it is slow.
+#     logits equal to the reference; fp32 outputs equal to the real AVX-512
+#     kernels' bit for bit, or within 1e-5 of the AVX2 ones on a CPU without
+#     AVX-512, as the Winograd layers round differently). On 1,000 images: it is slow.
 # Usage: fast_vs_reference.sh TINYQ MODEL TEST_BATCH WORK_DIR
 set -euo pipefail
 tinyq=$1 model=$2 test_batch=$3 work=$4
@@ -58,7 +59,11 @@ if [ -n "$emulated" ]; then
   for kernels in avx512-emulated auto; do
     "$tinyq" run "$model" --input "$work/first1000.bin" --kernels "$kernels" --out "$work/fp32_$kernels.1000.npy" > /dev/null
   done
+  # With AVX-512 the fast kernels are the same code on real instructions:
+  # equal bit for bit. Without it they are the AVX2 ones, which sum the
+  # direct convolutions in the same order but do not use Winograd's.
+  if grep -qw avx512f /proc/cpuinfo; then same=0; else same=1e-5; fi
   $python "$peers/compare_outputs.py" "fp32 emulated AVX-512 vs fast, 1000 images" "$work/fp32_avx512-emulated.1000.npy" \
-    "$work/fp32_auto.1000.npy" --max-abs 0 || status=1
+    "$work/fp32_auto.1000.npy" --max-abs $same || status=1
 fi
 exit $status

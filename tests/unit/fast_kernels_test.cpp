@@ -23,6 +23,7 @@
 #include "kernels/x86/quantized_avx2.h"
 #include "kernels/x86/quantized_avx512.h"
 #include "kernels/x86/statistics_avx2.h"
+#include "kernels/x86/winograd_avx512.h"
 
 namespace tinyq::kernels {
 namespace {
@@ -42,7 +43,7 @@ namespace {
                   "tested by EmulatedConvF32Avx512)"
 
 // Which convolution run_f32 / run_q checks against the reference.
-enum class FKernel { avx2, avx2_depthwise, avx512, avx512_emulated };
+enum class FKernel { avx2, avx2_depthwise, avx512, avx512_emulated, winograd, winograd_emulated };
 enum class QKernel { avx2, avx2_depthwise, avx512_vnni, avx512_vnni_emulated };
 
 std::int64_t out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t dilation, std::int64_t pad_before,
@@ -88,6 +89,22 @@ class FastConvTester {
     for (auto& v : b) v = u(rng_);
     std::vector<float> ref(static_cast<std::size_t>(p.batch * p.out_channels * p.out_h * p.out_w)), fast(ref.size(), NAN);
     conv2d_f32(p, x, w, b, ref, act);
+    // Relative to the size of the sum's terms, which bounds the rounding of any order.
+    const double scale = static_cast<double>(p.in_channels / p.group * p.kernel_h * p.kernel_w);
+    if (kernel == FKernel::winograd || kernel == FKernel::winograd_emulated) {
+      ASSERT_TRUE(x86::winograd_applies(p)) << describe();
+      const auto packed = x86::pack_winograd_f32(p, w, b, act);
+      if (kernel == FKernel::winograd) x86::avx512::winograd_conv3x3_f32(p, packed, x.data(), fast.data());
+      else x86::avx512_emulated::winograd_conv3x3_f32(p, packed, x.data(), fast.data());
+      for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(fast[i], ref[i], 1e-5 * scale) << describe() << " at output " << i;
+      if (kernel == FKernel::winograd) {  // the emulated build computes the same, bit for bit
+        std::vector<float> emulated(ref.size(), NAN);
+        x86::avx512_emulated::winograd_conv3x3_f32(p, packed, x.data(), emulated.data());
+        for (std::size_t i = 0; i < ref.size(); ++i)
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(fast[i]), std::bit_cast<std::uint32_t>(emulated[i])) << describe() << " at output " << i;
+      }
+      return;
+    }
     // Packed with the sizes known (tap offsets computed once) or not.
     auto run_fast = [&](const Conv2DParams& packed_geometry, std::vector<float>& out) {
       if (kernel == FKernel::avx2_depthwise)
@@ -97,6 +114,7 @@ class FastConvTester {
         case FKernel::avx2: case FKernel::avx2_depthwise: return x86::conv2d_f32_avx2(p, packed, x.data(), out.data());
         case FKernel::avx512: return x86::avx512::conv2d_f32(p, packed, x.data(), out.data());
         case FKernel::avx512_emulated: return x86::avx512_emulated::conv2d_f32(p, packed, x.data(), out.data());
+        case FKernel::winograd: case FKernel::winograd_emulated: break;  // handled above
       }
     };
     run_fast(p, fast);
@@ -112,8 +130,6 @@ class FastConvTester {
         ASSERT_EQ(std::bit_cast<std::uint32_t>(fast[i]), std::bit_cast<std::uint32_t>(avx2[i]))
             << describe() << " at output " << i << ": " << fast[i] << " vs the AVX2 kernel's " << avx2[i];
     }
-    // Relative to the size of the sum's terms, which bounds the rounding of any order.
-    const double scale = static_cast<double>(p.in_channels / p.group * p.kernel_h * p.kernel_w);
     for (std::size_t i = 0; i < ref.size(); ++i)
       ASSERT_NEAR(fast[i], ref[i], 1e-5 * scale) << describe() << " at output " << i;
   }
@@ -304,6 +320,62 @@ TEST(EmulatedConvF32Avx512, EqualsTheAvx2KernelAndMatchesTheReference) {
   REQUIRE_AVX2();
   check_every_f32_case(FKernel::avx512_emulated);
   check_random_geometries(FKernel::avx512_emulated);
+}
+
+// Winograd F(2x2, 3x3): every geometry it takes (tile rows of 4, 8, 16 and
+// 32 tiles; one or more blocks, a partial last block; partial weight panels;
+// every pad from 0 to 2 on each side, so windows that start left of the image
+// and run past it), each activation, within the reference's 1e-5.
+void check_winograd_geometries(FKernel kernel) {
+  std::mt19937 rng(7);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const Activation activations[] = {{}, {Activation::Kind::relu}, {Activation::Kind::clip, -0.25f, 0.5f}};
+  const std::int64_t widths[] = {8, 16, 32, 64};  // out_w: 4, 8, 16, 32 tiles a row
+  for (int i = 0; i < 40; ++i) {
+    const std::int64_t out_w = widths[i % 4], out_h = 2 * pick(1, i % 4 == 3 ? 5 : 12);
+    const int pt = pick(0, 2), pb = pick(0, 2), pl = pick(0, 2), pr = pick(0, 2);
+    auto t = FastConvTester()
+                 .batch(pick(1, 2))
+                 .channels(pick(1, 40), pick(1, 40))
+                 .input(out_h + 2 - pt - pb, out_w + 2 - pl - pr)
+                 .kernel(3, 3)
+                 .pads(pt, pl, pb, pr)
+                 .seed(static_cast<unsigned>(5000 + i));
+    SCOPED_TRACE(t.describe());
+    t.run_f32(activations[i % 3], kernel);
+  }
+  // ResNet8's three stride-1 layers.
+  tester_for(kConvCases[1], 77).run_f32({Activation::Kind::relu}, kernel);
+  tester_for(kConvCases[4], 78).run_f32({}, kernel);
+  FastConvTester().channels(32, 32).input(16, 16).kernel(3, 3).pads(1, 1, 1, 1).seed(79).run_f32({}, kernel);
+}
+
+TEST(FastConvF32Winograd, MatchesReferenceAndItsEmulatedBuild) {
+  REQUIRE_AVX512();
+  check_winograd_geometries(FKernel::winograd);
+}
+
+TEST(EmulatedConvF32Winograd, MatchesReference) {
+  REQUIRE_AVX2();
+  check_winograd_geometries(FKernel::winograd_emulated);
+}
+
+TEST(FastConvF32Winograd, TakesOnlyTheGeometriesItComputes) {
+  Conv2DParams p;
+  p.in_channels = p.out_channels = 16, p.kernel_h = p.kernel_w = 3, p.pad_top = p.pad_left = 1;
+  p.in_h = p.in_w = p.out_h = p.out_w = 32;
+  EXPECT_TRUE(x86::winograd_applies(p));
+  Conv2DParams q = p;
+  q.out_w = q.in_w = 30;  // 15 tiles a row
+  EXPECT_FALSE(x86::winograd_applies(q));
+  q = p, q.out_h = q.in_h = 31;  // odd rows
+  EXPECT_FALSE(x86::winograd_applies(q));
+  q = p, q.stride_h = q.stride_w = 2, q.out_h = q.out_w = 16;
+  EXPECT_FALSE(x86::winograd_applies(q));
+  q = p, q.kernel_h = q.kernel_w = 1, q.pad_top = q.pad_left = 0;
+  EXPECT_FALSE(x86::winograd_applies(q));
+  q = p, q.in_h = q.in_w = q.out_h = q.out_w = 0;  // sizes unknown
+  EXPECT_FALSE(x86::winograd_applies(q));
 }
 
 TEST(FastQLinearConv, BitExactForEveryTypeGranularityAndRequantMode) {

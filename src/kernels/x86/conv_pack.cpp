@@ -18,6 +18,7 @@
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/conv_layout.h"
 #include "kernels/x86/depthwise_avx2.h"
+#include "kernels/x86/winograd_avx512.h"
 
 namespace tinyq::kernels::x86 {
 namespace {
@@ -60,6 +61,45 @@ PackedConvF32 pack_conv_f32(const Conv2DParams& geometry, std::span<const float>
     const std::int64_t panel = oc / kConvPanel, lane = oc % kConvPanel;
     for (std::int64_t k = 0; k < taps; ++k)
       packed.weights[static_cast<std::size_t>((panel * taps + k) * kConvPanel + lane)] = weight[static_cast<std::size_t>(oc * taps + k)];
+    if (!bias.empty()) packed.bias[static_cast<std::size_t>(oc)] = bias[static_cast<std::size_t>(oc)];
+  }
+  return packed;
+}
+
+bool winograd_applies(const Conv2DParams& g) {
+  if (g.group != 1 || g.kernel_h != 3 || g.kernel_w != 3 || g.stride_h != 1 || g.stride_w != 1 || g.dilation_h != 1 ||
+      g.dilation_w != 1 || !sizes_known(g) || g.out_h % 2 != 0 || g.out_w % 2 != 0)
+    return false;
+  const std::int64_t tiles_w = g.out_w / 2;
+  return tiles_w % 16 == 0 || tiles_w == 8 || tiles_w == 4;
+}
+
+PackedWinogradF32 pack_winograd_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
+                                    Activation activation) {
+  static constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  PackedWinogradF32 packed;
+  packed.geometry = geometry;
+  packed.out_channels = geometry.out_channels;
+  packed.in_channels = geometry.in_channels;
+  packed.panels = round_up(packed.out_channels, kWinogradPanel) / kWinogradPanel;
+  packed.activation = activation;
+  const std::int64_t cin = packed.in_channels;
+  packed.transformed_weights.assign(static_cast<std::size_t>(16 * packed.panels * cin * kWinogradPanel), 0.f);
+  packed.bias.assign(static_cast<std::size_t>(packed.panels * kWinogradPanel), 0.f);
+  for (std::int64_t oc = 0; oc < packed.out_channels; ++oc) {
+    const std::int64_t panel = oc / kWinogradPanel, lane = oc % kWinogradPanel;
+    for (std::int64_t c = 0; c < cin; ++c) {
+      const float* g = weight.data() + (oc * cin + c) * 9;
+      for (int xi = 0; xi < 4; ++xi)
+        for (int nu = 0; nu < 4; ++nu) {
+          double u = 0;  // (G g G^T)[xi][nu]
+          for (int a = 0; a < 3; ++a)
+            for (int b = 0; b < 3; ++b) u += kG[xi][a] * static_cast<double>(g[a * 3 + b]) * kG[nu][b];
+          const std::int64_t k = xi * 4 + nu;
+          packed.transformed_weights[static_cast<std::size_t>(((k * packed.panels + panel) * cin + c) * kWinogradPanel + lane)] =
+              static_cast<float>(u);
+        }
+    }
     if (!bias.empty()) packed.bias[static_cast<std::size_t>(oc)] = bias[static_cast<std::size_t>(oc)];
   }
   return packed;

@@ -6,6 +6,7 @@
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512.h"
 #include "kernels/x86/depthwise_avx2.h"
+#include "kernels/x86/winograd_avx512.h"
 #include "runtime/ops/ops.h"
 
 namespace tinyq::runtime::ops {
@@ -81,9 +82,30 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
     kernels::Conv2DParams geometry = base;
     geometry.out_channels = ws[0], geometry.in_channels = ws[1], geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
     with_spatial_sizes(geometry, graph, node);
+    const std::span<const float> bias = has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{};
+    // Winograd for 3x3 stride-1 layers, except where the result is quantized
+    // again (input from a DequantizeLinear): there the direct kernel's
+    // rounding, ONNX Runtime's, decides the integers (see winograd_avx512.h).
+    const auto input_producer = graph.producer(node.inputs[0]);
+    const bool feeds_quantization = input_producer && graph.node(*input_producer).op_type == "DequantizeLinear";
+    const bool wide = kernels::use_avx512(options.kernels), emulated = !wide && kernels::use_avx512_emulated(options.kernels);
+    // (Under 8 input channels the transforms outweigh the saved multiplies.)
+    if ((wide || emulated) && !feeds_quantization && geometry.in_channels >= 8 && kernels::x86::winograd_applies(geometry)) {
+      const auto packed = std::make_shared<const kernels::x86::PackedWinogradF32>(
+          kernels::x86::pack_winograd_f32(geometry, w.data<float>(), bias, activation));
+      return {[base, packed, ws, emulated, name = node.name](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
+                const float* x = in[0]->data<float>().data();
+                float* y = out[0].data<float>().data();
+                if (!kernels::x86::winograd_applies(p))  // the graph's spatial sizes are fixed; only the batch varies
+                  throw Error("node '" + name + "': input " + shape_to_string(in[0]->shape()) + " is not the size it was planned for");
+                if (emulated) kernels::x86::avx512_emulated::winograd_conv3x3_f32(p, *packed, x, y);
+                else kernels::x86::avx512::winograd_conv3x3_f32(p, *packed, x, y);
+              },
+              emulated ? "x86-avx512-emulated-winograd" : "x86-avx512-winograd"};
+    }
     const auto packed = std::make_shared<const kernels::x86::PackedConvF32>(kernels::x86::pack_conv_f32(
-        geometry, w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
-        activation));
+        geometry, w.data<float>(), bias, activation));
     // The AVX-512 kernel sums in the same order as the AVX2 one: same values.
     if (kernels::use_avx512(options.kernels))
       return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
