@@ -79,7 +79,7 @@ void conv_f32(benchmark::State& state, const Layer& layer, Kernel kernel) {
   const auto packed = tinyq::kernels::x86::pack_conv_f32(p, w, b, {});
   const auto winograd = tinyq::kernels::x86::pack_winograd_f32(p, w, b, {});
   for (auto _ : state) {
-    if (kernel == Kernel::winograd) tinyq::kernels::x86::avx512::winograd_conv3x3_f32(p, winograd, x.data(), y.data());
+    if (kernel == Kernel::winograd) tinyq::kernels::x86::avx512::winograd_conv3x3_f32(p, winograd, x.data(), nullptr, y.data());
     else if (kernel == Kernel::avx2) tinyq::kernels::x86::conv2d_f32_avx2(p, packed, x.data(), y.data());
     else if (kernel == Kernel::avx512) tinyq::kernels::x86::avx512::conv2d_f32(p, packed, x.data(), y.data());
     else tinyq::kernels::conv2d_f32(p, x, w, b, y);

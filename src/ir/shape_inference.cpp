@@ -77,6 +77,18 @@ Types infer_conv(const Graph&, const Node& node, const Types& in) {
   return window_op(node, x, w.shape[0], kernel);
 }
 
+// com.microsoft FusedConv: Conv, and an optional fourth input (the "sum",
+// added before the activation) of the output's shape. A sum comes with a
+// bias (tinyq's passes only fuse biased convolutions), so it is in[3].
+Types infer_fused_conv(const Graph& graph, const Node& node, const Types& in) {
+  require_inputs(node, in, 2, 4);
+  if (in.size() < 4) return infer_conv(graph, node, in);
+  const Types out = infer_conv(graph, node, Types(in.begin(), in.begin() + 3));
+  if (in[3].shape != out[0].shape || in[3].dtype != out[0].dtype)
+    fail(node, "sum input " + shape_to_string(in[3].shape) + " must have the output's shape " + shape_to_string(out[0].shape));
+  return out;
+}
+
 Types infer_pool(const Graph&, const Node& node, const Types& in) {
   require_inputs(node, in, 1, 1);
   if (in[0].shape.size() < 3) fail(node, "input must be N,C,spatial..., has shape " + shape_to_string(in[0].shape));
@@ -334,7 +346,7 @@ Types infer_qlinear_softmax(const Graph&, const Node& node, const Types& in) {
 const std::map<std::string, InferFn>& registry() {
   static const std::map<std::string, InferFn> table = {
       {"Conv", infer_conv},
-      {"com.microsoft:FusedConv", infer_conv},
+      {"com.microsoft:FusedConv", infer_fused_conv},
       {"AveragePool", infer_pool},
       {"MaxPool", infer_pool},
       {"GlobalAveragePool", infer_global_pool},

@@ -94,12 +94,12 @@ class FastConvTester {
     if (kernel == FKernel::winograd || kernel == FKernel::winograd_emulated) {
       ASSERT_TRUE(x86::winograd_applies(p)) << describe();
       const auto packed = x86::pack_winograd_f32(p, w, b, act);
-      if (kernel == FKernel::winograd) x86::avx512::winograd_conv3x3_f32(p, packed, x.data(), fast.data());
-      else x86::avx512_emulated::winograd_conv3x3_f32(p, packed, x.data(), fast.data());
+      if (kernel == FKernel::winograd) x86::avx512::winograd_conv3x3_f32(p, packed, x.data(), nullptr, fast.data());
+      else x86::avx512_emulated::winograd_conv3x3_f32(p, packed, x.data(), nullptr, fast.data());
       for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(fast[i], ref[i], 1e-5 * scale) << describe() << " at output " << i;
       if (kernel == FKernel::winograd) {  // the emulated build computes the same, bit for bit
         std::vector<float> emulated(ref.size(), NAN);
-        x86::avx512_emulated::winograd_conv3x3_f32(p, packed, x.data(), emulated.data());
+        x86::avx512_emulated::winograd_conv3x3_f32(p, packed, x.data(), nullptr, emulated.data());
         for (std::size_t i = 0; i < ref.size(); ++i)
           ASSERT_EQ(std::bit_cast<std::uint32_t>(fast[i]), std::bit_cast<std::uint32_t>(emulated[i])) << describe() << " at output " << i;
       }

@@ -7,6 +7,21 @@
 
 namespace tinyq::kernels {
 
+void add_sum_and_activate_f32(std::span<float> y, std::span<const float> sum, Activation activation) {
+  // One loop per kind, so that each vectorises.
+  switch (activation.kind) {
+    case Activation::Kind::none:
+      for (std::size_t i = 0; i < y.size(); ++i) y[i] += sum[i];
+      return;
+    case Activation::Kind::relu:
+      for (std::size_t i = 0; i < y.size(); ++i) y[i] = std::max(y[i] + sum[i], 0.f);
+      return;
+    case Activation::Kind::clip:
+      for (std::size_t i = 0; i < y.size(); ++i) y[i] = std::min(std::max(y[i] + sum[i], activation.min), activation.max);
+      return;
+  }
+}
+
 void conv2d_f32(const Conv2DParams& p, std::span<const float> input, std::span<const float> weight,
                 std::span<const float> bias, std::span<float> output, Activation activation) {
   const std::int64_t in_per_group = p.in_channels / p.group;

@@ -223,11 +223,12 @@ inline void store_segment(float* dst, __m512 lo, __m512 hi, std::int64_t k, std:
 }
 
 // Y = A^T M A for channels [oc, oc + R) and the block's tiles from `first`,
-// M as point_gemm left it (m[k][r][t]); then the bias, the activation and
-// the stores.
+// M as point_gemm left it (m[k][r][t]); then the bias, the sum input (a
+// residual block's other branch; may be null), the activation and the
+// stores.
 template <int R, int NV>
 void output_transform(const Conv2DParams& p, const WinogradLayout& l, const float* m, std::int64_t oc, std::int64_t first,
-                      const float* bias, const Activation& act, float* y) {
+                      const float* bias, const float* sum, const Activation& act, float* y) {
   const __m512i lo_pairs = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi_pairs = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const std::int64_t plane = p.out_h * p.out_w;
@@ -242,23 +243,37 @@ void output_transform(const Conv2DParams& p, const WinogradLayout& l, const floa
         s[0][col] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
         s[1][col] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
       }
-      float* out = y + (oc + r) * plane;
+      const std::int64_t offset = (oc + r) * plane;
       const __m512 b = _mm512_set1_ps(bias[r]);
       for (int i = 0; i < 2; ++i) {  // the tiles' top outputs, then their bottom ones
-        const __m512 left = activate(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]), b), act);
-        const __m512 right = activate(_mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]), b), act);
-        const __m512 lo = _mm512_permutex2var_ps(left, lo_pairs, right), hi = _mm512_permutex2var_ps(left, hi_pairs, right);
-        if (l.tiles_w % kLanes == 0) {  // the 16 tiles lie in one tile row
-          float* dst = out + (2 * (t0 / l.tiles_w) + i) * p.out_w + 2 * (t0 % l.tiles_w);
-          _mm512_storeu_ps(dst, lo);
-          _mm512_storeu_ps(dst + kLanes, hi);
+        const __m512 left = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]), b);
+        const __m512 right = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]), b);
+        // The 32 outputs of the 16 tiles' row i, in order.
+        __m512 lo = _mm512_permutex2var_ps(left, lo_pairs, right), hi = _mm512_permutex2var_ps(left, hi_pairs, right);
+        if (!l.narrow()) {  // the 16 tiles lie in one tile row
+          const std::int64_t at = offset + (2 * (t0 / l.tiles_w) + i) * p.out_w + 2 * (t0 % l.tiles_w);
+          if (sum) lo = _mm512_add_ps(lo, _mm512_loadu_ps(sum + at)), hi = _mm512_add_ps(hi, _mm512_loadu_ps(sum + at + kLanes));
+          _mm512_storeu_ps(y + at, activate(lo, act));
+          _mm512_storeu_ps(y + at + kLanes, activate(hi, act));
           continue;
         }
-        for (std::int64_t k = 0; k < kLanes / l.tiles_w; ++k) {  // whole tile rows
-          const std::int64_t th = t0 / l.tiles_w + k;
-          if (th >= l.tiles_h) break;
-          store_segment(out + (2 * th + i) * p.out_w, lo, hi, k, l.tiles_w);
+        const std::int64_t rows = std::min<std::int64_t>(kLanes / l.tiles_w, l.tiles_h - t0 / l.tiles_w);  // whole tile rows
+        auto at = [&](std::int64_t k) { return offset + (2 * (t0 / l.tiles_w + k) + i) * p.out_w; };
+        if (sum) {  // the sum input laid out as lo and hi: one output row of each tile row
+          auto segment = [&](std::int64_t k) { return k < rows ? _mm256_loadu_ps(sum + at(k)) : _mm256_setzero_ps(); };
+          auto pair = [&](__m256 a, __m256 c) {
+            return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(a)), _mm256_castps_pd(c), 1));
+          };
+          if (l.tiles_w == 8) {
+            lo = _mm512_add_ps(lo, _mm512_loadu_ps(sum + at(0)));
+            if (rows > 1) hi = _mm512_add_ps(hi, _mm512_loadu_ps(sum + at(1)));
+          } else {
+            lo = _mm512_add_ps(lo, pair(segment(0), segment(1)));
+            hi = _mm512_add_ps(hi, pair(segment(2), segment(3)));
+          }
         }
+        lo = activate(lo, act), hi = activate(hi, act);
+        for (std::int64_t k = 0; k < rows; ++k) store_segment(y + at(k), lo, hi, k, l.tiles_w);
       }
     }
 }
@@ -267,19 +282,19 @@ void output_transform(const Conv2DParams& p, const WinogradLayout& l, const floa
 // `first`, into m, then their output transform.
 template <int NP, int NV>
 void block_panels(const Conv2DParams& p, const WinogradLayout& l, const PackedWinogradF32& packed, const float* v,
-                  std::int64_t first, std::int64_t q, float* m, float* y) {
+                  std::int64_t first, std::int64_t q, float* m, const float* sum, float* y) {
   constexpr int R = NP * static_cast<int>(kWinogradPanel);
   const std::int64_t cin = p.in_channels, panel_stride = cin * kWinogradPanel;
   for (int k = 0; k < kPoints; ++k) {
     const float* u = packed.transformed_weights.data() + (k * packed.panels + q) * panel_stride;
     point_gemm<NP, NV>(v + k * l.point_stride, l.block, u, panel_stride, cin, m + k * R * NV * kLanes);
   }
-  output_transform<R, NV>(p, l, m, q * kWinogradPanel, first, packed.bias.data() + q * kWinogradPanel, packed.activation, y);
+  output_transform<R, NV>(p, l, m, q * kWinogradPanel, first, packed.bias.data() + q * kWinogradPanel, sum, packed.activation, y);
 }
 
 }  // namespace
 
-void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed, const float* x, float* y) {
+void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed, const float* x, const float* sum, float* y) {
   const WinogradLayout l(p);
   // 64-byte aligned: a vector store across two cache lines costs two.
   const std::int64_t v_floats = kPoints * l.point_stride, m_floats = kPoints * 2 * kWinogradPanel * 2 * kLanes;
@@ -290,16 +305,17 @@ void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * p.out_h * p.out_w;
+    const float* image_sum = sum ? sum + n * packed.out_channels * p.out_h * p.out_w : nullptr;
     if (l.narrow()) copy_padded(p, l, image, copy);
     for (std::int64_t first = 0; first < l.tiles; first += l.block) {
       input_transform(p, l, image, copy, first, v);
       if (l.block == 2 * kLanes) {
-        for (std::int64_t q = 0; q < packed.panels; ++q) block_panels<1, 2>(p, l, packed, v, first, q, m, out);
+        for (std::int64_t q = 0; q < packed.panels; ++q) block_panels<1, 2>(p, l, packed, v, first, q, m, image_sum, out);
         continue;
       }
       std::int64_t q = 0;
-      for (; q + 2 <= packed.panels; q += 2) block_panels<2, 1>(p, l, packed, v, first, q, m, out);
-      if (q < packed.panels) block_panels<1, 1>(p, l, packed, v, first, q, m, out);
+      for (; q + 2 <= packed.panels; q += 2) block_panels<2, 1>(p, l, packed, v, first, q, m, image_sum, out);
+      if (q < packed.panels) block_panels<1, 1>(p, l, packed, v, first, q, m, image_sum, out);
     }
   }
 }

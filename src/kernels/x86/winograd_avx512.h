@@ -8,14 +8,15 @@
 // multiply-adds, which is most of a ResNet's float time (its stride-1 3x3
 // layers are three quarters of its MACs).
 //
-// How it runs, per image: (1) the input is copied into a zero-bordered
-// buffer; (2) the input transform B^T d B, vectorised over 16 neighbouring
-// tiles of a tile row (even and odd columns split by one permute), writes
-// V[16][in_channels][tiles]; (3) 16 small GEMMs M[k] = U[k] V[k] (U = G g G^T,
-// packed once) with 8 or 16 output channels x 32 or 16 tiles of accumulators
-// in registers, the bias entering through M[1][1], which A^T . A adds to all
-// four outputs of a tile; (4) the output transform A^T M A, the activation,
-// and the two output rows of each tile row stored with one interleave.
+// How it runs, per image and block of 32 (or 16) tiles: (1) the input
+// transform B^T d B, vectorised over 16 neighbouring tiles (even and odd
+// columns split by one permute; tile rows of 4 or 8 tiles are read from a
+// zero-bordered copy, two to four tile rows a vector), writes
+// V[16][in_channels][block]; (2) 16 small GEMMs M[k] = U[k] V[k]
+// (U = G g G^T, packed once) with 8 or 16 output channels x 32 or 16 tiles
+// of accumulators in registers; (3) the output transform A^T M A, the bias,
+// the sum input if any, the activation, and each tile row's two output rows
+// stored after one interleave.
 //
 // The rounding differs from a direct convolution's (the transforms add and
 // subtract before multiplying): about 1e-6 relative, within the fast float
@@ -53,13 +54,15 @@ struct PackedWinogradF32 {
 PackedWinogradF32 pack_winograd_f32(const Conv2DParams& geometry, std::span<const float> weight, std::span<const float> bias,
                                     Activation activation);
 
-// p: the full geometry, with winograd_applies(p); x: NCHW input; y: NCHW output.
+// p: the full geometry, with winograd_applies(p); x: NCHW input; sum: null,
+// or a tensor of y's shape added before the activation (FusedConv's fourth
+// input); y: NCHW output.
 // Built twice, as conv_avx512 is: real instructions and SIMDe's portable ones.
 namespace avx512 {
-void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed, const float* x, float* y);
+void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed, const float* x, const float* sum, float* y);
 }
 namespace avx512_emulated {
-void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed, const float* x, float* y);
+void winograd_conv3x3_f32(const Conv2DParams& p, const PackedWinogradF32& packed, const float* x, const float* sum, float* y);
 }
 
 }  // namespace tinyq::kernels::x86

@@ -25,7 +25,30 @@ kernels::Conv2DParams conv_params_for(kernels::Conv2DParams geometry, const Shap
   return geometry;
 }
 
-PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+namespace {
+
+// FusedConv's activation (none for a plain Conv).
+kernels::Activation activation_of(const ir::Node& node) {
+  kernels::Activation activation;
+  if (node.op_type != "FusedConv") return activation;
+  const std::string kind = node.attr_string("activation", "");
+  if (kind == "Relu") {
+    activation.kind = kernels::Activation::Kind::relu;
+  } else if (kind == "Clip") {
+    const auto params = node.attr_floats("activation_params");
+    if (params.size() != 2) throw Error("node '" + node.name + "': Clip activation needs activation_params [min, max]");
+    activation = {kernels::Activation::Kind::clip, params[0], params[1]};
+  } else {
+    throw Error("node '" + node.name + "': FusedConv activation '" + kind + "' is not supported");
+  }
+  return activation;
+}
+
+// The convolution's kernel, with the sum input (FusedConv's fourth, if any)
+// passed to the kernels that take it: `sum_done` says whether the chosen one
+// did.
+PreparedOp prepare_conv_kernel(const ir::Graph& graph, const ir::Node& node, const OpOptions& options,
+                               kernels::Activation activation, bool& sum_done) {
   if (node.inputs.size() < 2 || graph.value(node.inputs[1]).shape.size() != 4)
     throw Error("node '" + node.name + "': tinyq runs 2-D convolutions only (4-D weight)");
   kernels::Conv2DParams base;
@@ -40,19 +63,11 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
   base.pad_left = pads[1];
   base.group = node.attr_int("group", 1);
 
-  kernels::Activation activation;
-  if (node.op_type == "FusedConv") {
-    const std::string kind = node.attr_string("activation", "");
-    if (kind == "Relu") {
-      activation.kind = kernels::Activation::Kind::relu;
-    } else if (kind == "Clip") {
-      const auto params = node.attr_floats("activation_params");
-      if (params.size() != 2) throw Error("node '" + node.name + "': Clip activation needs activation_params [min, max]");
-      activation = {kernels::Activation::Kind::clip, params[0], params[1]};
-    } else {
-      throw Error("node '" + node.name + "': FusedConv activation '" + kind + "' is not supported");
-    }
-  }
+  // With a sum input the activation comes after the sum: a kernel that does
+  // not take the sum runs without it, and prepare_conv applies both after.
+  const bool has_sum = node.inputs.size() > 3 && node.inputs[3].valid();
+  const kernels::Activation kernel_activation = has_sum ? kernels::Activation{} : activation;
+  sum_done = false;
 
   const bool has_bias = node.inputs.size() > 2 && node.inputs[2].valid();
   // Depthwise (one group per channel, one output channel each) on AVX2.
@@ -67,7 +82,7 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
       with_spatial_sizes(geometry, graph, node);
       const auto packed = std::make_shared<const kernels::x86::PackedDepthwiseF32>(kernels::x86::pack_depthwise_f32(
           geometry, w.data<float>(), has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{},
-          activation));
+          kernel_activation));
       return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
                 const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
                 kernels::x86::depthwise_f32_avx2(p, *packed, in[0]->data<float>().data(), out[0].data<float>().data());
@@ -93,19 +108,21 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
     if ((wide || emulated) && !feeds_quantization && geometry.in_channels >= 8 && kernels::x86::winograd_applies(geometry)) {
       const auto packed = std::make_shared<const kernels::x86::PackedWinogradF32>(
           kernels::x86::pack_winograd_f32(geometry, w.data<float>(), bias, activation));
+      sum_done = true;
       return {[base, packed, ws, emulated, name = node.name](std::span<const Tensor* const> in, std::span<Tensor> out) {
                 const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
                 const float* x = in[0]->data<float>().data();
+                const float* sum = in.size() > 3 && in[3] ? in[3]->data<float>().data() : nullptr;
                 float* y = out[0].data<float>().data();
                 if (!kernels::x86::winograd_applies(p))  // the graph's spatial sizes are fixed; only the batch varies
                   throw Error("node '" + name + "': input " + shape_to_string(in[0]->shape()) + " is not the size it was planned for");
-                if (emulated) kernels::x86::avx512_emulated::winograd_conv3x3_f32(p, *packed, x, y);
-                else kernels::x86::avx512::winograd_conv3x3_f32(p, *packed, x, y);
+                if (emulated) kernels::x86::avx512_emulated::winograd_conv3x3_f32(p, *packed, x, sum, y);
+                else kernels::x86::avx512::winograd_conv3x3_f32(p, *packed, x, sum, y);
               },
               emulated ? "x86-avx512-emulated-winograd" : "x86-avx512-winograd"};
     }
     const auto packed = std::make_shared<const kernels::x86::PackedConvF32>(kernels::x86::pack_conv_f32(
-        geometry, w.data<float>(), bias, activation));
+        geometry, w.data<float>(), bias, kernel_activation));
     // The AVX-512 kernel sums in the same order as the AVX2 one: same values.
     if (kernels::use_avx512(options.kernels))
       return {[base, packed, ws](std::span<const Tensor* const> in, std::span<Tensor> out) {
@@ -125,11 +142,29 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
             },
             "x86-avx2"};
   }
-  return [base, activation](std::span<const Tensor* const> in, std::span<Tensor> out) {
+  return [base, kernel_activation](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const auto p = conv_params_for(base, in[0]->shape(), in[1]->shape(), out[0].shape());
     const std::span<const float> bias = in.size() > 2 && in[2] ? in[2]->data<float>() : std::span<const float>{};
-    kernels::conv2d_f32(p, in[0]->data<float>(), in[1]->data<float>(), bias, out[0].data<float>(), activation);
+    kernels::conv2d_f32(p, in[0]->data<float>(), in[1]->data<float>(), bias, out[0].data<float>(), kernel_activation);
   };
+}
+
+}  // namespace
+
+PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+  const kernels::Activation activation = activation_of(node);
+  bool sum_done = false;
+  PreparedOp op = prepare_conv_kernel(graph, node, options, activation, sum_done);
+  if (sum_done || node.inputs.size() < 4 || !node.inputs[3].valid()) return op;
+  const auto& sum_shape = graph.value(node.inputs[3]).shape;
+  if (sum_shape != graph.value(node.outputs[0]).shape)
+    throw Error("node '" + node.name + "': the sum input " + shape_to_string(sum_shape) + " must have the output's shape " +
+                shape_to_string(graph.value(node.outputs[0]).shape));
+  return {[run = std::move(op.run), activation](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            run(in, out);
+            kernels::add_sum_and_activate_f32(out[0].data<float>(), in[3]->data<float>(), activation);
+          },
+          op.kernel};
 }
 
 }  // namespace tinyq::runtime::ops
