@@ -142,6 +142,42 @@ inline void fill_padded_wide(const Conv2DParams& p, const PaddedShape& s, const 
                           }
                         });
 }
+
+// Stride 2 across: one pass over an input row fills both column phases (its
+// even floats go to one plane, its odd ones to the other) instead of reading
+// the row once per plane; the copy was a quarter of a stride-2 layer.
+// Input column iw is padded column x = iw + pad_left: plane x % 2, column x / 2.
+inline void fill_padded_stride2(const Conv2DParams& p, const PaddedShape& s, const float* image, float* padded) {
+  const __m512i picks[2] = {_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                            _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)};
+  std::int64_t plane_of[2], column_of[2], count[2];  // per parity e of iw
+  for (int e = 0; e < 2; ++e) {
+    plane_of[e] = (e + p.pad_left) % 2;
+    column_of[e] = (e + p.pad_left) / 2;
+    count[e] = std::max<std::int64_t>(0, std::min((p.in_w - e + 1) / 2, s.cols - column_of[e]));
+  }
+  const std::int64_t widest = std::max(count[0], count[1]);
+  for (std::int64_t c = 0; c < p.in_channels; ++c)
+    for (std::int64_t a = 0; a < s.stride_h; ++a) {
+      bool wanted[2];
+      for (int e = 0; e < 2; ++e) wanted[e] = phase_is_read(p, a, plane_of[e]) && count[e] > 0;
+      if (!wanted[0] && !wanted[1]) continue;
+      const std::int64_t first = std::clamp<std::int64_t>(ceil_div(p.pad_top - a, s.stride_h), 0, s.rows);
+      const std::int64_t last = std::clamp<std::int64_t>(ceil_div(p.in_h + p.pad_top - a, s.stride_h), first, s.rows);
+      for (std::int64_t r = first; r < last; ++r) {
+        const float* src = image + (c * p.in_h + r * s.stride_h + a - p.pad_top) * p.in_w;
+        for (std::int64_t i = 0; i < widest; i += 16) {
+          const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(p.in_w - 2 * i), src + 2 * i);
+          const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(p.in_w - 2 * i - 16), src + 2 * i + 16);
+          for (int e = 0; e < 2; ++e) {
+            if (!wanted[e] || i >= count[e]) continue;
+            float* dst = padded + ((c * s.stride_h + a) * s.stride_w + plane_of[e]) * s.plane() + r * s.cols + column_of[e];
+            _mm512_mask_storeu_ps(dst + i, first_lanes(count[e] - i), _mm512_permutex2var_ps(lo, picks[e], hi));
+          }
+        }
+      }
+    }
+}
 #endif
 
 }  // namespace
@@ -151,7 +187,7 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
   // sums in ONNX Runtime's M=1 order: no wide vectors to gain there.
   if (p.out_h * p.out_w == 1) return conv2d_f32_avx2(p, packed, x, y);
   const PaddedShape s = padded_shape(p);
-  float* padded = padded_scratch<float>(padded_elements(s, p.in_channels, 1), 0.f);
+  float* padded = padded_scratch_read_planes<float, 1>(p, s, p.in_channels, 0.f);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, p.in_channels, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w;
@@ -160,7 +196,12 @@ void conv2d_f32(const Conv2DParams& p, const PackedConvF32& packed, const float*
   for (std::int64_t n = 0; n < p.batch; ++n) {
     const float* image = x + n * p.in_channels * p.in_h * p.in_w;
     float* out = y + n * packed.out_channels * plane;
+#ifdef TINYQ_EMULATE_AVX512
     fill_padded_wide(p, s, image, padded);
+#else
+    if (p.stride_w == 2) fill_padded_stride2(p, s, image, padded);
+    else fill_padded_wide(p, s, image, padded);
+#endif
     for_each_block<kParts>(p.out_h, p.out_w, s.cols, [&](const Block<kParts>& block) {
       std::int64_t q = 0;
       for (; q + 2 <= panels; q += 2) panels_f32<2>(p, packed, offsets, slice, padded, block, q, out);

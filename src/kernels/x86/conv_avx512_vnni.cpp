@@ -160,7 +160,7 @@ template <typename TX, typename TY>
 void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX* x, TY* y) {
   const PaddedShape s = padded_shape(p);
   const std::int64_t quads = (p.in_channels + kQuad - 1) / kQuad;
-  std::uint8_t* padded = padded_scratch<std::uint8_t>(padded_elements(s, quads, kQuad), packed.x_code);
+  std::uint8_t* padded = padded_scratch_read_planes<std::uint8_t, kQuad>(p, s, quads, packed.x_code);
   std::vector<std::int64_t> local_offsets;
   const std::vector<std::int64_t>& offsets = offsets_for(p, quads, packed, local_offsets);
   const std::int64_t plane = p.out_h * p.out_w, panel_stride = packed.tap_quads * kVnniPanel * kQuad;

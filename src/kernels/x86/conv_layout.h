@@ -132,6 +132,26 @@ Out* padded_scratch(std::size_t elements, Out border, std::size_t extra = 0) {
   return buffer;
 }
 
+// padded_scratch for the planes some tap reads: those set to `border`, the
+// others (3 of the 4 planes of a 1x1 stride-2 layer) left as they are, and
+// the extra row after the last plane set too. Whatever a block reads of an
+// unread plane (past a read plane's end) lands only in lanes it discards.
+// (Clearing every plane was a fifth of a 1x1 stride-2 layer.)
+template <typename Out, int G>
+Out* padded_scratch_read_planes(const Conv2DParams& p, const PaddedShape& s, std::int64_t units, Out border) {
+  const std::size_t elements = padded_elements(s, units, G), plane = static_cast<std::size_t>(s.plane() * G);
+  Out* buffer = scratch<Out>(elements);
+  auto clear = [&](std::size_t from, std::size_t count) {
+    for (std::size_t i = from; i < from + count; ++i) buffer[i] = border;  // a plain loop, as in padded_scratch
+  };
+  for (std::int64_t u = 0; u < units; ++u)
+    for (std::int64_t a = 0; a < s.stride_h; ++a)
+      for (std::int64_t b = 0; b < s.stride_w; ++b)
+        if (phase_is_read(p, a, b)) clear(static_cast<std::size_t>((u * s.stride_h + a) * s.stride_w + b) * plane, plane);
+  clear(elements - static_cast<std::size_t>(s.cols * G), static_cast<std::size_t>(s.cols * G));
+  return buffer;
+}
+
 // Fills the interior of the phase planes of `units` channel units (G
 // channels interleaved per position) of a buffer from padded_scratch: what
 // write_row(dst, unit, ih, iw, count, step) writes, `count` positions of
