@@ -7,6 +7,7 @@
 #include "ir/verifier.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_activation.h"
+#include "passes/fuse_residual_add.h"
 #include "runtime/executor.h"
 
 namespace tinyq::ir {
@@ -142,6 +143,53 @@ TEST(Passes, FoldBatchNormThenFuseRelu) {
   EXPECT_FLOAT_EQ(v[1], 0.f);
   EXPECT_FLOAT_EQ(v[2], 1.f);   // conv 1 -> BN (1-1)/2*3+1 = 1
   EXPECT_FLOAT_EQ(v[3], 7.f);   // conv 5 -> BN (5-1)/2*3+1 = 7
+}
+
+// x[N,1,2,2] -> Conv(1x1, w=2, b=1) -> Add(., x) -> Relu: a residual block's join.
+Graph residual_join(bool bias = true) {
+  Graph g;
+  g.name = "t";
+  ValueId x = g.add_input("x", DType::f32, {kBatch, 1, 2, 2});
+  std::vector<ValueId> conv_inputs = {x, g.add_initializer("w", filled({1, 1, 1, 1}, {2}))};
+  if (bias) conv_inputs.push_back(g.add_initializer("b", filled({1}, {1})));
+  ValueId c = add(g, "Conv", "conv", conv_inputs, {{"kernel_shape", std::vector<std::int64_t>{1, 1}}});
+  ValueId sum = add(g, "Add", "add", {c, x});
+  g.mark_output(add(g, "Relu", "relu", {sum}));
+  return g;
+}
+
+TEST(Passes, FuseResidualAddIntoConv) {
+  Graph g = residual_join();
+  EXPECT_EQ(passes::fuse_residual_add(g), 1);
+  ASSERT_EQ(g.nodes().size(), 1u);
+  const Node& fused = g.nodes()[0];
+  EXPECT_EQ(fused.op_type, "FusedConv");
+  EXPECT_EQ(fused.name, "conv");
+  EXPECT_EQ(fused.attr_string("activation", ""), "Relu");
+  ASSERT_EQ(fused.inputs.size(), 4u);
+  EXPECT_EQ(fused.inputs[3], g.inputs()[0]);  // the sum input is x
+  EXPECT_NO_THROW(verify(g));
+  // Hand values: relu(2x + 1 + x) = relu(3x + 1), on both kernel paths.
+  for (auto kernels : {kernels::KernelPolicy::reference, kernels::KernelPolicy::auto_select}) {
+    runtime::OpOptions options;
+    options.kernels = kernels;
+    runtime::Executor exec(g, options);
+    const auto y = exec.run({filled({1, 1, 2, 2}, {1, -2, 0, -0.25f})}).at(0);
+    const auto v = y.data<float>();
+    EXPECT_FLOAT_EQ(v[0], 4.f);
+    EXPECT_FLOAT_EQ(v[1], 0.f);
+    EXPECT_FLOAT_EQ(v[2], 1.f);
+    EXPECT_FLOAT_EQ(v[3], 0.25f);
+  }
+}
+
+TEST(Passes, FuseResidualAddLeavesWhatOthersRead) {
+  Graph read_twice = residual_join();
+  read_twice.mark_output(read_twice.nodes()[1].outputs[0]);  // the sum is also a graph output
+  EXPECT_EQ(passes::fuse_residual_add(read_twice), 0);
+  Graph unbiased = residual_join(false);  // no bias: the sum would not be the fourth input
+  EXPECT_EQ(passes::fuse_residual_add(unbiased), 0);
+  EXPECT_EQ(unbiased.nodes().size(), 3u);
 }
 
 TEST(Executor, TapsAnyTensorAndChecksInputs) {
