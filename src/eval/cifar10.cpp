@@ -70,10 +70,16 @@ std::vector<std::int64_t> read_index_list(const std::filesystem::path& npy) {
 }
 
 Tensor image_batch_f32(const LabeledImages& set, std::size_t begin, std::size_t count) {
-  Tensor batch(DType::f32, {static_cast<std::int64_t>(count), kCifarChannels, kCifarSide, kCifarSide});
+  Tensor batch;
+  write_image_batch_f32(set, begin, count, batch);
+  return batch;
+}
+
+void write_image_batch_f32(const LabeledImages& set, std::size_t begin, std::size_t count, Tensor& batch) {
+  const Shape shape{static_cast<std::int64_t>(count), kCifarChannels, kCifarSide, kCifarSide};
+  if (batch.dtype() != DType::f32 || batch.shape() != shape) batch = Tensor(DType::f32, shape);
   auto src = set.images.data<std::uint8_t>().subspan(begin * kCifarPixels, count * kCifarPixels);
   std::copy(src.begin(), src.end(), batch.data<float>().begin());
-  return batch;
 }
 
 std::vector<std::string> cifar10_class_names(const std::filesystem::path& data_dir) {

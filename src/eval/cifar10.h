@@ -33,6 +33,9 @@ std::vector<std::int64_t> read_index_list(const std::filesystem::path& npy);
 
 // Images [begin, begin + count) as f32 [count, 3, 32, 32] with raw pixel values.
 Tensor image_batch_f32(const LabeledImages& set, std::size_t begin, std::size_t count);
+// The same into `batch`, reallocated only when its shape differs: a loop over
+// batches reuses one buffer instead of faulting in fresh pages every batch.
+void write_image_batch_f32(const LabeledImages& set, std::size_t begin, std::size_t count, Tensor& batch);
 
 // Class names from batches.meta.txt in `data_dir`, or CIFAR-10's own names.
 std::vector<std::string> cifar10_class_names(const std::filesystem::path& data_dir);

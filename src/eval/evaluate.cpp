@@ -22,9 +22,11 @@ std::map<std::string, Tensor> predict_tensors(const runtime::Executor& executor,
   parallel_for(batches, options.threads, [&](std::size_t b) {
     const std::size_t begin = b * batch, count = std::min(batch, n - begin);
     const auto start = std::chrono::steady_clock::now();
+    thread_local std::vector<Tensor> input(1);  // one buffer per thread, refilled batch after batch
+    write_image_batch_f32(images, begin, count, input[0]);
     std::map<std::string, Tensor> out;
-    if (names.empty()) out[first_output] = executor.run({image_batch_f32(images, begin, count)}).at(0);
-    else out = executor.run_with_taps({image_batch_f32(images, begin, count)}, names);
+    if (names.empty()) out[first_output] = executor.run(input).at(0);
+    else out = executor.run_with_taps(input, names);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard lock(mutex);
     if (options.batch_seconds) options.batch_seconds->push_back(seconds);

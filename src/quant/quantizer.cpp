@@ -400,7 +400,9 @@ Calibration calibrate(const ir::Graph& float_graph, const CalibrationSource& ima
   std::size_t observed_upto = 0;
   parallel_for(batches, options.threads, [&](std::size_t b) {
     const std::size_t begin = b * batch, count = std::min(batch, image_count - begin);
-    auto taps = executor.run_with_taps({images(begin, count)}, tap_names);
+    std::vector<Tensor> input;
+    input.push_back(images(begin, count));  // moved in (a braced list would copy it)
+    auto taps = executor.run_with_taps(input, tap_names);
     std::lock_guard lock(mutex);
     pending[b] = std::move(taps);
     while (observed_upto < batches && !pending[observed_upto].empty()) {
