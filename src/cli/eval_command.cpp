@@ -84,13 +84,19 @@ void print_report(const EvalOptions& o, const eval::ClassificationScores& s, con
 // Per node: the kernel chosen and its share of the time spent in kernels.
 void print_profile(const std::vector<runtime::NodeProfile>& rows) {
   double total = 0;
-  for (const auto& r : rows) total += r.seconds;
-  std::printf("\n%-30s %-22s %-12s %9s %7s\n", "node", "op", "kernel", "seconds", "share");
+  int node_width = 4, op_width = 2, kernel_width = 6;  // the headers' lengths, widened to the longest entry
+  for (const auto& r : rows) {
+    total += r.seconds;
+    node_width = std::max(node_width, static_cast<int>(r.node.size()));
+    op_width = std::max(op_width, static_cast<int>(r.op_type.size()));
+    kernel_width = std::max(kernel_width, static_cast<int>(r.kernel.size()));
+  }
+  std::printf("\n%-*s %-*s %-*s %9s %7s\n", node_width, "node", op_width, "op", kernel_width, "kernel", "seconds", "share");
   for (const auto& r : rows)
-    std::printf("%-30s %-22s %-12s %9.4f %6.1f%%\n", r.node.c_str(), r.op_type.c_str(), r.kernel.c_str(), r.seconds,
-                total > 0 ? 100.0 * r.seconds / total : 0.0);
-  std::printf("%-30s %-22s %-12s %9.4f %6.1f%%  (summed over threads; CPU: %s)\n", "total", "", "", total, 100.0,
-              kernels::cpu_features().model.c_str());
+    std::printf("%-*s %-*s %-*s %9.4f %6.1f%%\n", node_width, r.node.c_str(), op_width, r.op_type.c_str(), kernel_width,
+                r.kernel.c_str(), r.seconds, total > 0 ? 100.0 * r.seconds / total : 0.0);
+  std::printf("%-*s %-*s %-*s %9.4f %6.1f%%  (summed over threads; CPU: %s)\n", node_width, "total", op_width, "", kernel_width, "",
+              total, 100.0, kernels::cpu_features().model.c_str());
 }
 
 void run_eval(const EvalOptions& o) {
