@@ -1,14 +1,7 @@
 // Compiled with -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl (see
-// src/CMakeLists.txt); the header says how it works. The unit tests compile
-// it again on SIMDe's portable intrinsics (tests/unit/emulated_avx512.cpp).
-#ifdef TINYQ_EMULATE_AVX512
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#define TINYQ_AVX512_NAMESPACE avx512_emulated
-#else
-#include <immintrin.h>
-#define TINYQ_AVX512_NAMESPACE avx512
-#endif
+// src/CMakeLists.txt); the header says how it works. Compiled again on
+// SIMDe's portable intrinsics (conv_avx512_emulated.cpp) for the tests.
+#include "kernels/x86/avx512_build.h"  // first: it selects the intrinsics
 
 #include <algorithm>
 

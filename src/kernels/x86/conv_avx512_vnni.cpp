@@ -1,14 +1,12 @@
 // Compiled with -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512vnni
-// (see src/CMakeLists.txt); the header says how it works. The unit tests
-// compile this file a second time with TINYQ_EMULATE_AVX512 defined, on
-// SIMDe's portable AVX-512 intrinsics (tests/unit/emulated_avx512_vnni.cpp),
-// so that the algorithm is checked on every machine, not only on VNNI ones.
+// (see src/CMakeLists.txt); the header says how it works. Compiled a second
+// time with TINYQ_EMULATE_AVX512 defined, on SIMDe's portable AVX-512
+// intrinsics (conv_avx512_vnni_emulated.cpp), so that the algorithm is
+// checked on every machine, not only on VNNI ones.
+#include "kernels/x86/avx512_build.h"  // first: it selects the intrinsics
 #ifdef TINYQ_EMULATE_AVX512
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
 #define TINYQ_VNNI_NAMESPACE avx512_vnni_emulated
 #else
-#include <immintrin.h>
 #define TINYQ_VNNI_NAMESPACE avx512_vnni
 #endif
 

@@ -1,16 +1,9 @@
 // Compiled with -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl (see
 // src/CMakeLists.txt); the header says how it works. Compiled a second time
 // on SIMDe's portable intrinsics (winograd_avx512_emulated.cpp), so the
-// algorithm is checked on machines without AVX-512 too. Only full-width
-// loads, stores and permutes: SIMDe 0.7.4 lacks the masked ones.
-#ifdef TINYQ_EMULATE_AVX512
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#define TINYQ_AVX512_NAMESPACE avx512_emulated
-#else
-#include <immintrin.h>
-#define TINYQ_AVX512_NAMESPACE avx512
-#endif
+// algorithm is checked on machines without AVX-512 too; the one masked load
+// (SIMDe 0.7.4 has none) goes through memory there.
+#include "kernels/x86/avx512_build.h"  // first: it selects the intrinsics
 
 #include <algorithm>
 #include <cstdint>
