@@ -150,26 +150,38 @@ inline void fill_padded_stride2(const Conv2DParams& p, const PaddedShape& s, con
     count[e] = std::max<std::int64_t>(0, std::min((p.in_w - e + 1) / 2, s.cols - column_of[e]));
   }
   const std::int64_t widest = std::max(count[0], count[1]);
-  for (std::int64_t c = 0; c < p.in_channels; ++c)
-    for (std::int64_t a = 0; a < s.stride_h; ++a) {
-      bool wanted[2];
-      for (int e = 0; e < 2; ++e) wanted[e] = phase_is_read(p, a, plane_of[e]) && count[e] > 0;
-      if (!wanted[0] && !wanted[1]) continue;
-      const std::int64_t first = std::clamp<std::int64_t>(ceil_div(p.pad_top - a, s.stride_h), 0, s.rows);
-      const std::int64_t last = std::clamp<std::int64_t>(ceil_div(p.in_h + p.pad_top - a, s.stride_h), first, s.rows);
-      for (std::int64_t r = first; r < last; ++r) {
-        const float* src = image + (c * p.in_h + r * s.stride_h + a - p.pad_top) * p.in_w;
+  for (std::int64_t a = 0; a < s.stride_h; ++a) {
+    bool wanted[2];
+    for (int e = 0; e < 2; ++e) wanted[e] = phase_is_read(p, a, plane_of[e]) && count[e] > 0;
+    if (!wanted[0] && !wanted[1]) continue;
+    const std::int64_t first = std::clamp<std::int64_t>(ceil_div(p.pad_top - a, s.stride_h), 0, s.rows);
+    const std::int64_t last = std::clamp<std::int64_t>(ceil_div(p.in_h + p.pad_top - a, s.stride_h), first, s.rows);
+    for (std::int64_t c = 0; c < p.in_channels; ++c) {
+      const float* src = image + (c * p.in_h + first * s.stride_h + a - p.pad_top) * p.in_w;
+      float* dst[2];
+      for (int e = 0; e < 2; ++e)
+        dst[e] = padded + ((c * s.stride_h + a) * s.stride_w + plane_of[e]) * s.plane() + first * s.cols + column_of[e];
+      if (widest <= 16) {  // one vector a row (images up to 32 wide): masks and pointers set once per plane
+        const __mmask16 lo_lanes = first_lanes(p.in_w), hi_lanes = first_lanes(p.in_w - 16);
+        const __mmask16 out_lanes[2] = {wanted[0] ? first_lanes(count[0]) : __mmask16{0},
+                                        wanted[1] ? first_lanes(count[1]) : __mmask16{0}};
+        for (std::int64_t r = first; r < last; ++r, src += s.stride_h * p.in_w, dst[0] += s.cols, dst[1] += s.cols) {
+          const __m512 lo = _mm512_maskz_loadu_ps(lo_lanes, src), hi = _mm512_maskz_loadu_ps(hi_lanes, src + 16);
+          _mm512_mask_storeu_ps(dst[0], out_lanes[0], _mm512_permutex2var_ps(lo, picks[0], hi));
+          _mm512_mask_storeu_ps(dst[1], out_lanes[1], _mm512_permutex2var_ps(lo, picks[1], hi));
+        }
+        continue;
+      }
+      for (std::int64_t r = first; r < last; ++r, src += s.stride_h * p.in_w, dst[0] += s.cols, dst[1] += s.cols)
         for (std::int64_t i = 0; i < widest; i += 16) {
           const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(p.in_w - 2 * i), src + 2 * i);
           const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(p.in_w - 2 * i - 16), src + 2 * i + 16);
-          for (int e = 0; e < 2; ++e) {
-            if (!wanted[e] || i >= count[e]) continue;
-            float* dst = padded + ((c * s.stride_h + a) * s.stride_w + plane_of[e]) * s.plane() + r * s.cols + column_of[e];
-            _mm512_mask_storeu_ps(dst + i, first_lanes(count[e] - i), _mm512_permutex2var_ps(lo, picks[e], hi));
-          }
+          for (int e = 0; e < 2; ++e)
+            if (wanted[e] && i < count[e])
+              _mm512_mask_storeu_ps(dst[e] + i, first_lanes(count[e] - i), _mm512_permutex2var_ps(lo, picks[e], hi));
         }
-      }
     }
+  }
 }
 #endif
 
