@@ -150,8 +150,8 @@ inline void transform_narrow(const WinogradLayout& l, const float* plane, std::i
 // V[k][c][t - first] for the block's tiles [first, first + block) and every
 // channel: a block at a time, so that V is still in cache when its GEMMs
 // read it (the whole image's V was not: the transform's stores were as slow
-// as the GEMMs). Lanes past the last tile hold whatever finite values the
-// reads gave; their outputs are never stored.
+// as the GEMMs). Lanes past the last tile are computed from zeros or from
+// other rows of the padded copy; their outputs are never stored.
 void input_transform(const Conv2DParams& p, const WinogradLayout& l, const float* image, const float* copy, std::int64_t first,
                      float* v) {
   const std::int64_t plane = p.in_h * p.in_w;
@@ -164,6 +164,11 @@ void input_transform(const Conv2DParams& p, const WinogradLayout& l, const float
       for (std::int64_t c = 0; c < p.in_channels; ++c)
         transform_wide(p, image + c * plane, th, windows, v + c * l.block + g, l.point_stride);
     }
+    // A last block half full (an odd number of 16-tile groups): zeros in the
+    // other half, not what the scratch held (a denormal would slow the FMAs).
+    for (std::int64_t g = valid; g < l.block; g += kLanes)
+      for (int k = 0; k < kPoints; ++k)
+        for (std::int64_t c = 0; c < p.in_channels; ++c) _mm512_storeu_ps(v + k * l.point_stride + c * l.block + g, _mm512_setzero_ps());
     return;
   }
   alignas(64) std::int32_t pick[4][kLanes];  // lane -> offset of its tile's column j in its half's 32 floats
@@ -184,8 +189,8 @@ void input_transform(const Conv2DParams& p, const WinogradLayout& l, const float
 // Always inlined into the loop over the 16 points: as a call (GCC's choice)
 // it cost 10-30% of a layer with few input channels.
 template <int NP, int NV>
-__attribute__((always_inline)) inline void point_gemm(const float* v, std::int64_t tile_stride, const float* u, std::int64_t panel_stride,
-                       std::int64_t channels, float* m) {
+__attribute__((always_inline)) inline void point_gemm(const float* v, std::int64_t tile_stride, const float* u,
+                                                      std::int64_t panel_stride, std::int64_t channels, float* m) {
   constexpr int R = NP * static_cast<int>(kWinogradPanel);
   __m512 acc[R][NV];
   for (int r = 0; r < R; ++r)
