@@ -8,8 +8,8 @@ namespace tinyq::passes {
 // ONNX Runtime's FusedConv also takes: y = Relu(conv(x) + bias + z). The
 // executor then adds z and applies the ReLU while the convolution's output
 // is in cache, instead of two more passes over the tensor. Only a Conv with a
-// bias (every Conv after BatchNorm folding) whose output nothing else reads, and an Add of two tensors of the same shape
-// whose sum only the Relu reads. The fused node takes the Add's place in the
+// bias (every Conv after BatchNorm folding) whose output nothing else reads,
+// and an Add of two tensors of the same shape whose sum only the Relu reads. The fused node takes the Add's place in the
 // node order (after z is computed) and the Conv's name. Returns the number of
 // fused blocks.
 int fuse_residual_add(ir::Graph& graph);

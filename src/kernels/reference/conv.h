@@ -32,11 +32,11 @@ struct Activation {
   }
 };
 
-// bias may be empty.
 // y = activation(y + sum), element by element: FusedConv's sum input (the
 // other branch of a residual block) where a kernel does not take it itself.
 void add_sum_and_activate_f32(std::span<float> y, std::span<const float> sum, Activation activation);
 
+// bias may be empty.
 void conv2d_f32(const Conv2DParams& p, std::span<const float> input, std::span<const float> weight,
                 std::span<const float> bias, std::span<float> output, Activation activation = {});
 

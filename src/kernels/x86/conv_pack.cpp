@@ -78,12 +78,10 @@ PackedWinogradF32 pack_winograd_f32(const Conv2DParams& geometry, std::span<cons
                                     Activation activation) {
   static constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
   PackedWinogradF32 packed;
-  packed.geometry = geometry;
   packed.out_channels = geometry.out_channels;
-  packed.in_channels = geometry.in_channels;
   packed.panels = round_up(packed.out_channels, kWinogradPanel) / kWinogradPanel;
   packed.activation = activation;
-  const std::int64_t cin = packed.in_channels;
+  const std::int64_t cin = geometry.in_channels;
   packed.transformed_weights.assign(static_cast<std::size_t>(16 * packed.panels * cin * kWinogradPanel), 0.f);
   packed.bias.assign(static_cast<std::size_t>(packed.panels * kWinogradPanel), 0.f);
   for (std::int64_t oc = 0; oc < packed.out_channels; ++oc) {

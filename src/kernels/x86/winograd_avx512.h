@@ -45,8 +45,7 @@ bool winograd_applies(const Conv2DParams& geometry);
 // U = G g G^T per (output, input) channel pair, [16][panels][in_channels][8]
 // (channels past the last zero), computed in double and rounded once.
 struct PackedWinogradF32 {
-  Conv2DParams geometry;
-  std::int64_t out_channels = 0, in_channels = 0, panels = 0;
+  std::int64_t out_channels = 0, panels = 0;
   std::vector<float> transformed_weights;
   std::vector<float> bias;  // padded to panels * 8
   Activation activation;

@@ -27,6 +27,10 @@ kernels::Conv2DParams conv_params_for(kernels::Conv2DParams geometry, const Shap
 
 namespace {
 
+// Whether a FusedConv has the sum input (its fourth; shape inference has
+// checked that it has the output's shape).
+bool has_sum_input(const ir::Node& node) { return node.inputs.size() > 3 && node.inputs[3].valid(); }
+
 // FusedConv's activation (none for a plain Conv).
 kernels::Activation activation_of(const ir::Node& node) {
   kernels::Activation activation;
@@ -65,8 +69,7 @@ PreparedOp prepare_conv_kernel(const ir::Graph& graph, const ir::Node& node, con
 
   // With a sum input the activation comes after the sum: a kernel that does
   // not take the sum runs without it, and prepare_conv applies both after.
-  const bool has_sum = node.inputs.size() > 3 && node.inputs[3].valid();
-  const kernels::Activation kernel_activation = has_sum ? kernels::Activation{} : activation;
+  const kernels::Activation kernel_activation = has_sum_input(node) ? kernels::Activation{} : activation;
   sum_done = false;
 
   const bool has_bias = node.inputs.size() > 2 && node.inputs[2].valid();
@@ -156,11 +159,7 @@ PreparedOp prepare_conv(const ir::Graph& graph, const ir::Node& node, const OpOp
   const kernels::Activation activation = activation_of(node);
   bool sum_done = false;
   PreparedOp op = prepare_conv_kernel(graph, node, options, activation, sum_done);
-  if (sum_done || node.inputs.size() < 4 || !node.inputs[3].valid()) return op;
-  const auto& sum_shape = graph.value(node.inputs[3]).shape;
-  if (sum_shape != graph.value(node.outputs[0]).shape)
-    throw Error("node '" + node.name + "': the sum input " + shape_to_string(sum_shape) + " must have the output's shape " +
-                shape_to_string(graph.value(node.outputs[0]).shape));
+  if (sum_done || !has_sum_input(node)) return op;
   return {[run = std::move(op.run), activation](std::span<const Tensor* const> in, std::span<Tensor> out) {
             run(in, out);
             kernels::add_sum_and_activate_f32(out[0].data<float>(), in[3]->data<float>(), activation);
