@@ -60,38 +60,58 @@ double entropy_threshold(const std::vector<std::uint64_t>& histogram, double wid
   // TensorRT's KL-divergence calibration: for each candidate number of kept
   // bins i, P is the histogram clipped at i (outliers folded into the last
   // kept bin) and Q is P squeezed into target_bins levels and expanded back
-  // uniformly over the bins that were non-empty; pick the i with least KL(P||Q).
+  // uniformly over the bins that were non-empty (from the unclipped counts, as
+  // TensorRT does); pick the i with least KL(P||Q).
+  //
+  // Written out, KL = sum_j (p_j/P) log((p_j/P) / (q_j/Q)) with P the total
+  // count, Q = sum_{j<i} h_j, and q_j = S_l / nz_l (level l's count over its
+  // non-empty bins) wherever h_j > 0. Below the last kept bin p_j = h_j, so
+  //   sum_{j<i-1} h_j log h_j - (log P - log Q) sum_{j<i-1} h_j - sum_l S_l log(S_l / nz_l)
+  // (the last bin's share of its level taken back out) gives those terms from
+  // prefix sums with one logarithm per level: O(target_bins) per candidate
+  // instead of O(i) logarithms. The last bin, which holds the outliers, is
+  // added on its own; where Q has no mass for it, it is penalized heavily
+  // (q = 1e-12) rather than infinitely.
   const int n = static_cast<int>(histogram.size());
   int last_nonzero = n - 1;
   while (last_nonzero > 0 && histogram[last_nonzero] == 0) --last_nonzero;
   if (last_nonzero + 1 <= target_bins) return (last_nonzero + 1) * width;
+  // Prefix sums over bins [0, k): counts, non-empty bins, h log h.
+  std::vector<double> count(n + 1, 0.0), h_log_h(n + 1, 0.0);
+  std::vector<int> nonzero(n + 1, 0);
+  for (int j = 0; j < n; ++j) {
+    const double h = static_cast<double>(histogram[j]);
+    count[j + 1] = count[j] + h;
+    nonzero[j + 1] = nonzero[j] + (histogram[j] != 0);
+    h_log_h[j + 1] = h_log_h[j] + (h > 0 ? h * std::log(h) : 0.0);
+  }
+  const double total = count[n];
+  if (total == 0) return (last_nonzero + 1) * width;
+  const double log_total = std::log(total);
   double best_kl = std::numeric_limits<double>::infinity();
   int best_i = last_nonzero + 1;
-  std::vector<double> p, q;
   for (int i = target_bins; i <= last_nonzero + 1; ++i) {
-    p.assign(histogram.begin(), histogram.begin() + i);
-    for (int j = i; j < n; ++j) p[i - 1] += static_cast<double>(histogram[j]);
-    q.assign(i, 0.0);
+    const double q_total = count[i];
+    if (q_total == 0) continue;
+    const double log_ratio = log_total - std::log(q_total);  // log P - log Q
+    double level_terms = 0, last_level_log_mean = 0;
     for (int level = 0; level < target_bins; ++level) {
       const int begin = static_cast<int>(static_cast<long long>(level) * i / target_bins);
       const int end = static_cast<int>(static_cast<long long>(level + 1) * i / target_bins);
-      double sum = 0;
-      int nonzero = 0;
-      for (int j = begin; j < end; ++j) {
-        sum += static_cast<double>(histogram[j]);  // Q is built from the unclipped counts, as TensorRT does
-        nonzero += histogram[j] != 0;
-      }
-      for (int j = begin; j < end; ++j) q[j] = histogram[j] != 0 ? sum / nonzero : 0.0;
+      const double sum = count[end] - count[begin];
+      if (sum == 0) continue;
+      const double log_mean = std::log(sum / (nonzero[end] - nonzero[begin]));
+      level_terms += sum * log_mean;
+      if (level == target_bins - 1) last_level_log_mean = log_mean;  // the level holding bin i-1
     }
-    double p_sum = 0, q_sum = 0;
-    for (int j = 0; j < i; ++j) p_sum += p[j], q_sum += q[j];
-    if (p_sum == 0 || q_sum == 0) continue;
-    double kl = 0;
-    for (int j = 0; j < i; ++j) {
-      if (p[j] == 0) continue;
-      const double pj = p[j] / p_sum, qj = q[j] / q_sum;
-      // An outlier bin Q has no mass for is heavily penalized rather than infinite.
-      kl += pj * std::log(pj / (qj > 0 ? qj : 1e-12));
+    const double h_last = static_cast<double>(histogram[i - 1]);
+    // Bins below i-1: sum h_j (log h_j - log q_j - log P + log Q), divided by P.
+    double kl = (h_log_h[i - 1] - (level_terms - h_last * last_level_log_mean) - log_ratio * count[i - 1]) / total;
+    const double p_last = h_last + (total - count[i]);  // the last kept bin with the outliers folded in
+    if (p_last > 0) {
+      const double pj = p_last / total;
+      const double qj = h_last > 0 ? std::exp(last_level_log_mean) / q_total : 1e-12;
+      kl += pj * std::log(pj / qj);
     }
     if (kl < best_kl) best_kl = kl, best_i = i;
   }
@@ -113,19 +133,27 @@ double percentile_threshold(const std::vector<std::uint64_t>& histogram, double 
 
 double mse_threshold(const std::vector<std::uint64_t>& histogram, double width, int levels) {
   // Expected squared error of quantizing with threshold t = i * width: values
-  // inside round with uniform error (step^2 / 12), values beyond clip to t.
+  // inside round with uniform error (step^2 / 12), values beyond clip to t
+  // (each counted at its bin's centre). In units of width/2 a bin centre is
+  // the odd number k = 2j + 1 and t is m = 2i, so the clipped part is
+  //   sum_{j>=i} h_j (k - m)^2 = sum h k^2 - 2m sum h k + m^2 sum h
+  // over suffix sums, kept in exact integers: O(1) per candidate.
+  using Wide = unsigned __int128;
   const int n = static_cast<int>(histogram.size());
+  std::vector<Wide> h0(n + 1, 0), h1(n + 1, 0), h2(n + 1, 0);  // suffix sums of h, h k, h k^2 over bins [j, n)
+  for (int j = n - 1; j >= 0; --j) {
+    const Wide h = histogram[j], k = static_cast<Wide>(2 * j + 1);
+    h0[j] = h0[j + 1] + h, h1[j] = h1[j + 1] + h * k, h2[j] = h2[j + 1] + h * k * k;
+  }
   double best = std::numeric_limits<double>::infinity();
   int best_i = n;
   for (int i = 1; i <= n; ++i) {
+    const Wide m = static_cast<Wide>(2 * i);
+    // k >= 2i + 1 > m for every clipped bin, so the sum of squares is >= 0 term by term.
+    const Wide clipped_halves = h2[i] - 2 * m * h1[i] + m * m * h0[i];
     const double t = i * width, step = t / (levels - 1);
-    double inside = 0, clipped = 0;
-    for (int j = 0; j < i; ++j) inside += static_cast<double>(histogram[j]);
-    for (int j = i; j < n; ++j) {
-      const double centre = (j + 0.5) * width;
-      clipped += static_cast<double>(histogram[j]) * (centre - t) * (centre - t);
-    }
-    const double error = inside * step * step / 12.0 + clipped;
+    const double inside = static_cast<double>(h0[0] - h0[i]);
+    const double error = inside * step * step / 12.0 + static_cast<double>(clipped_halves) * (width * width / 4.0);
     if (error < best) best = error, best_i = i;
   }
   return best_i * width;

@@ -250,6 +250,60 @@ TEST(Calibration, EntropyThreshold) {
   EXPECT_DOUBLE_EQ(entropy_threshold({8, 8, 1, 1}, 1.0, 2), 4.0);
 }
 
+// The searches written as their definitions, one candidate at a time: the
+// library computes the same sums from prefix and suffix sums.
+double kl_of_candidate(const std::vector<std::uint64_t>& h, int i, int target_bins) {
+  std::vector<double> p(h.begin(), h.begin() + i), q(i, 0.0);
+  for (std::size_t j = i; j < h.size(); ++j) p[i - 1] += static_cast<double>(h[j]);
+  for (int level = 0; level < target_bins; ++level) {
+    const int begin = level * i / target_bins, end = (level + 1) * i / target_bins;
+    double sum = 0;
+    int nonzero = 0;
+    for (int j = begin; j < end; ++j) sum += static_cast<double>(h[j]), nonzero += h[j] != 0;
+    for (int j = begin; j < end; ++j) q[j] = h[j] != 0 ? sum / nonzero : 0.0;
+  }
+  double p_sum = 0, q_sum = 0, kl = 0;
+  for (int j = 0; j < i; ++j) p_sum += p[j], q_sum += q[j];
+  for (int j = 0; j < i; ++j)
+    if (p[j] > 0) kl += p[j] / p_sum * std::log((p[j] / p_sum) / (q[j] > 0 ? q[j] / q_sum : 1e-12));
+  return kl;
+}
+
+double mse_of_candidate(const std::vector<std::uint64_t>& h, int i, int levels) {
+  const double t = i, step = t / (levels - 1);
+  double error = 0;
+  for (std::size_t j = 0; j < h.size(); ++j)
+    error += static_cast<double>(h[j]) * (static_cast<int>(j) < i ? step * step / 12.0 : (j + 0.5 - t) * (j + 0.5 - t));
+  return error;
+}
+
+TEST(Calibration, ThresholdSearchesMatchTheirDefinitions) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    // Bell-shaped counts with empty bins and a sparse tail of outliers, 256 bins, 16 or 32 levels.
+    const int n = 256, target = trial % 2 ? 16 : 32;
+    std::vector<std::uint64_t> h(n, 0);
+    std::normal_distribution<double> body(0, 20 + trial);
+    for (int k = 0; k < 5000; ++k) h[std::min<int>(n - 1, static_cast<int>(std::abs(body(rng))))]++;
+    for (int k = 0; k < 3; ++k) h[std::uniform_int_distribution<int>(100, n - 1)(rng)] += 1;
+    int last = n - 1;
+    while (h[last] == 0) --last;
+    int best_kl = -1, best_mse = -1;
+    double kl_min = 1e300, mse_min = 1e300;
+    for (int i = target; i <= last + 1; ++i)
+      if (const double kl = kl_of_candidate(h, i, target); kl < kl_min) kl_min = kl, best_kl = i;
+    for (int i = 1; i <= n; ++i)
+      if (const double e = mse_of_candidate(h, i, target); e < mse_min) mse_min = e, best_mse = i;
+    const int got_kl = static_cast<int>(entropy_threshold(h, 1.0, target));
+    const int got_mse = static_cast<int>(mse_threshold(h, 1.0, target));
+    // The same candidate, or (rounding apart) one that is as good.
+    EXPECT_NEAR(kl_of_candidate(h, got_kl, target), kl_min, 1e-12 * std::max(1.0, kl_min)) << "trial " << trial << ": " << got_kl << " vs " << best_kl;
+    EXPECT_NEAR(mse_of_candidate(h, got_mse, target), mse_min, 1e-9 * mse_min) << "trial " << trial << ": " << got_mse << " vs " << best_mse;
+    EXPECT_EQ(got_kl, best_kl) << "trial " << trial;
+    EXPECT_EQ(got_mse, best_mse) << "trial " << trial;
+  }
+}
+
 TEST(Calibration, ChooseRangeByMethod) {
   TensorObserver obs("relu", 64);
   std::vector<float> v(1000);
