@@ -16,12 +16,12 @@ TensorObserver::TensorObserver(std::string name, int bins, double averaging_cons
   if (bins < 16) throw Error("calibration histogram needs at least 16 bins");
 }
 
-void TensorObserver::grow_to(double absmax) {
-  if (limit_ == 0) {
-    limit_ = absmax;
+void TensorObserver::grow_to(double limit) {
+  if (limit_ == 0) {  // only bin 0 (exact zeros) can be filled: it is bin 0 at any limit
+    limit_ = limit;
     return;
   }
-  while (absmax > limit_) {
+  while (limit_ < limit) {
     const std::size_t n = histogram_.size();
     for (std::size_t i = 0; i < n / 2; ++i) histogram_[i] = histogram_[2 * i] + histogram_[2 * i + 1];
     std::fill(histogram_.begin() + static_cast<std::ptrdiff_t>(n / 2), histogram_.end(), 0);
@@ -29,34 +29,56 @@ void TensorObserver::grow_to(double absmax) {
   }
 }
 
-void TensorObserver::observe(std::span<const float> values) {
-  if (values.empty()) return;
+Range TensorObserver::accumulate(std::span<const float> values) {
+  if (values.empty()) return {min_, max_};
   const bool fast = kernels::cpu_features().avx2;
   const kernels::ValueRange range = fast ? kernels::x86::value_range_avx2(values) : kernels::value_range(values);
   if (!range.finite) throw Error("calibration: tensor '" + name_ + "' holds NaN or Inf; cannot choose a range");
-  const float lo = range.min, hi = range.max;
-  if (count_ == 0) {
-    min_ = lo, max_ = hi;
-    avg_min_ = lo, avg_max_ = hi;
-  } else {
-    min_ = std::min(min_, lo), max_ = std::max(max_, hi);
-    avg_min_ += (lo - avg_min_) * averaging_constant_;
-    avg_max_ += (hi - avg_max_) * averaging_constant_;
-  }
+  if (count_ == 0) min_ = range.min, max_ = range.max;
+  else min_ = std::min(min_, range.min), max_ = std::max(max_, range.max);
   count_ += values.size();
-  ++batches_;
-  const double absmax = std::max(std::abs(static_cast<double>(lo)), std::abs(static_cast<double>(hi)));
-  if (absmax > 0) grow_to(absmax);
-  if (limit_ == 0) {  // all zeros so far: they belong in bin 0 once a range exists
-    histogram_[0] += values.size();
-    return;
+  const double absmax = std::max(std::abs(static_cast<double>(range.min)), std::abs(static_cast<double>(range.max)));
+  if (absmax > 0) {
+    // The least power of two above absmax: absmax = m 2^e with m in [0.5, 1).
+    int exponent = 0;
+    std::frexp(absmax, &exponent);
+    grow_to(std::ldexp(1.0, exponent));
   }
+  if (limit_ == 0) {  // all zeros so far
+    histogram_[0] += values.size();
+    return {range.min, range.max};
+  }
+  // bins / H is exact (H a power of two) and so is |x| * bins / H in double,
+  // so a bin index at limit 2H is exactly the one at H halved: merges are exact.
   const double per_bin = static_cast<double>(histogram_.size()) / limit_;
   if (fast) kernels::x86::accumulate_abs_histogram_avx2(values, per_bin, histogram_.size() - 1, histogram_.data());
   else kernels::accumulate_abs_histogram(values, per_bin, histogram_.size() - 1, histogram_.data());
+  return {range.min, range.max};
 }
 
-double entropy_threshold(const std::vector<std::uint64_t>& histogram, double width, int target_bins) {
+void TensorObserver::record_batch(Range batch) {
+  if (batches_ == 0) avg_min_ = batch.min, avg_max_ = batch.max;
+  else {
+    avg_min_ += (batch.min - avg_min_) * averaging_constant_;
+    avg_max_ += (batch.max - avg_max_) * averaging_constant_;
+  }
+  ++batches_;
+}
+
+void TensorObserver::merge(const TensorObserver& other) {
+  if (other.histogram_.size() != histogram_.size()) throw Error("calibration: cannot merge histograms of different sizes");
+  if (other.count_ == 0) return;
+  if (count_ == 0) min_ = other.min_, max_ = other.max_;
+  else min_ = std::min(min_, other.min_), max_ = std::max(max_, other.max_);
+  count_ += other.count_;
+  grow_to(other.limit_);
+  // Bring other's bins to this limit: 2^k of its bins make one of these.
+  int shift = 0;
+  for (double l = other.limit_; l != 0 && l < limit_; l *= 2) ++shift;
+  for (std::size_t i = 0; i < other.histogram_.size(); ++i) histogram_[i >> shift] += other.histogram_[i];
+}
+
+double entropy_threshold(const std::vector<std::uint64_t>& counts, double width, int target_bins) {
   // TensorRT's KL-divergence calibration: for each candidate number of kept
   // bins i, P is the histogram clipped at i (outliers folded into the last
   // kept bin) and Q is P squeezed into target_bins levels and expanded back
@@ -72,6 +94,15 @@ double entropy_threshold(const std::vector<std::uint64_t>& histogram, double wid
   // instead of O(i) logarithms. The last bin, which holds the outliers, is
   // added on its own; where Q has no mass for it, it is penalized heavily
   // (q = 1e-12) rather than infinitely.
+  //
+  // Bin 0 counts as bin 1 does (as NVIDIA's pytorch-quantization does): after
+  // a ReLU it holds every exact zero, often half the values, and any level
+  // that merged it with its neighbours would get a Q far from P. Left in, that
+  // spike alone pins the choice to the last i that keeps bin 0 a level of its
+  // own (i < 2 target_bins): a threshold set by the histogram's extent, not
+  // by the data.
+  std::vector<std::uint64_t> histogram = counts;
+  if (histogram.size() > 1) histogram[0] = histogram[1];
   const int n = static_cast<int>(histogram.size());
   int last_nonzero = n - 1;
   while (last_nonzero > 0 && histogram[last_nonzero] == 0) --last_nonzero;

@@ -3,9 +3,12 @@
 // one streaming pass, then choose the range [min, max] to quantize.
 //
 // The observer keeps the exact min and max, per-batch moving averages of them,
-// and a histogram of |x| with a fixed number of bins over [0, H]. When a value
-// beyond H arrives, H doubles and adjacent bins merge pairwise, so memory stays
-// bounded and counts stay exact per (coarser) bin.
+// and a histogram of |x| with a fixed number of bins over [0, H), H the least
+// power of two above every |x| seen. When a larger value arrives, H doubles
+// and adjacent bins merge pairwise: with power-of-two limits that is exactly
+// the histogram the values would have had at the coarser limit, so memory
+// stays bounded, and observers fed parts of the data (threads, images) merge
+// into the same histogram whatever the order or split.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -15,6 +18,10 @@ namespace tinyq::quant {
 
 enum class CalibrationMethod { minmax, entropy, percentile, mse };
 
+struct Range {
+  float min = 0, max = 0;
+};
+
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::minmax;
   bool moving_average = false;        // minmax: average per-batch min/max (ONNX Runtime's option)
@@ -23,26 +30,32 @@ struct CalibrationOptions {
   int bins = 2048;                    // histogram resolution
 };
 
-struct Range {
-  float min = 0, max = 0;
-};
-
 class TensorObserver {
  public:
   TensorObserver(std::string name, int bins, double averaging_constant = 0.01);
   // One batch of values; NaN or Inf is an Error naming the tensor.
-  void observe(std::span<const float> values);
+  void observe(std::span<const float> values) {
+    if (!values.empty()) record_batch(accumulate(values));
+  }
+  // The two halves of observe, for a batch that arrives in parts (an image at
+  // a time): accumulate() takes values into min, max and the histogram and
+  // returns their range; record_batch() moves the averages by one batch's range.
+  Range accumulate(std::span<const float> values);
+  void record_batch(Range batch);
+  // Takes in what `other` accumulated (not its averages): the same min, max,
+  // count and histogram as if its values had been accumulated here.
+  void merge(const TensorObserver& other);
 
   const std::string& name() const { return name_; }
   float min() const { return min_; }
   float max() const { return max_; }
   Range moving_average() const { return {static_cast<float>(avg_min_), static_cast<float>(avg_max_)}; }
   const std::vector<std::uint64_t>& histogram() const { return histogram_; }
-  double histogram_limit() const { return limit_; }  // H: the histogram covers |x| in [0, H]
+  double histogram_limit() const { return limit_; }  // H: the histogram covers |x| in [0, H); 0 while all are 0
   std::uint64_t count() const { return count_; }
 
  private:
-  void grow_to(double absmax);
+  void grow_to(double limit);
 
   std::string name_;
   float min_ = 0, max_ = 0;

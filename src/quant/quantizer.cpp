@@ -1,6 +1,7 @@
 #include "quant/quantizer.h"
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 
@@ -388,29 +389,50 @@ Calibration calibrate(const ir::Graph& float_graph, const CalibrationSource& ima
   for (const auto& name : tap_names)
     observers.push_back(&calibration.observers.emplace(name, TensorObserver(name, options.bins, options.averaging_constant)).first->second);
 
-  // One streaming pass over the images; batches run in parallel, observers
-  // are fed in batch order under a lock, so results do not depend on threads.
+  // One streaming pass over the images, batches in parallel. Each thread
+  // observes every image in place as the executor produces it (no copies)
+  // into observers of its own; they merge exactly at the end (see
+  // TensorObserver), so the result does not depend on the threads. Only the
+  // moving averages need batch order: each batch's ranges are kept for them.
   runtime::OpOptions run_options;
   run_options.kernels = options.kernels;
   const runtime::Executor executor(g, run_options);
   const std::size_t batch = std::max<std::size_t>(options.batch, 1);
   const std::size_t batches = (image_count + batch - 1) / batch;
   std::mutex mutex;
-  std::vector<std::map<std::string, Tensor>> pending(batches);
-  std::size_t observed_upto = 0;
+  std::vector<std::unique_ptr<std::vector<TensorObserver>>> thread_sets;  // one observer per tap, per thread at work
+  std::vector<std::vector<TensorObserver>*> idle;
+  std::vector<std::vector<Range>> batch_ranges(batches);  // [batch][tap]
   parallel_for(batches, options.threads, [&](std::size_t b) {
+    std::vector<TensorObserver>* mine = nullptr;
+    {
+      std::lock_guard lock(mutex);
+      if (idle.empty()) {
+        thread_sets.push_back(std::make_unique<std::vector<TensorObserver>>());
+        for (const auto& name : tap_names) thread_sets.back()->emplace_back(name, options.bins, options.averaging_constant);
+        idle.push_back(thread_sets.back().get());
+      }
+      mine = idle.back();
+      idle.pop_back();
+    }
+    std::vector<Range>& ranges = batch_ranges[b];
+    ranges.resize(tap_names.size());
+    std::vector<bool> seen(tap_names.size(), false);
     const std::size_t begin = b * batch, count = std::min(batch, image_count - begin);
     std::vector<Tensor> input;
     input.push_back(images(begin, count));  // moved in (a braced list would copy it)
-    auto taps = executor.run_with_taps(input, tap_names);
+    executor.run_visiting(input, tap_names, [&](std::size_t tap, const Tensor& value) {
+      const Range r = (*mine)[tap].accumulate(value.data<float>());
+      ranges[tap] = seen[tap] ? Range{std::min(ranges[tap].min, r.min), std::max(ranges[tap].max, r.max)} : r;
+      seen[tap] = true;
+    });
     std::lock_guard lock(mutex);
-    pending[b] = std::move(taps);
-    while (observed_upto < batches && !pending[observed_upto].empty()) {
-      for (std::size_t i = 0; i < tap_names.size(); ++i) observers[i]->observe(pending[observed_upto].at(tap_names[i]).data<float>());
-      pending[observed_upto].clear();
-      ++observed_upto;
-    }
+    idle.push_back(mine);
   });
+  for (std::size_t i = 0; i < tap_names.size(); ++i) {
+    for (const auto& set : thread_sets) observers[i]->merge((*set)[i]);
+    for (std::size_t b = 0; b < batches; ++b) observers[i]->record_batch(batch_ranges[b][i]);
+  }
   return calibration;
 }
 

@@ -133,7 +133,7 @@ void Executor::execute_frame(Frame& frame) const {
   }
 }
 
-void Executor::execute(const std::vector<Tensor>& inputs, const std::vector<bool>& keep, std::vector<Tensor>& results) const {
+void Executor::execute(const std::vector<Tensor>& inputs, const StepVisitor& after_step) const {
   const auto& graph_inputs = graph_.inputs();
   if (inputs.size() != graph_inputs.size())
     throw Error("graph '" + graph_.name + "' takes " + std::to_string(graph_inputs.size()) + " inputs, got " +
@@ -153,19 +153,10 @@ void Executor::execute(const std::vector<Tensor>& inputs, const std::vector<bool
                   ", got " + std::string(dtype_name(inputs[i].dtype())) + shape_to_string(got));
   }
   if (batch < 0) batch = 1;  // no symbolic dimension: one plan for the model's own shapes
-  std::vector<std::uint32_t> wanted;
-  for (std::uint32_t v = 0; v < graph_.values().size(); ++v)
-    if (!graph_.values()[v].initializer && (keep[v] || graph_.is_graph_output(ir::ValueId{v}))) wanted.push_back(v);
-
   const bool image_by_image = batch_major_ && batch > 1;
   const Plan& plan = plan_for(image_by_image ? 1 : batch);
   std::unique_ptr<Frame> frame = take_frame(plan);
   try {
-    for (std::uint32_t v : wanted) {
-      Shape shape = plan.types[v].shape;
-      if (image_by_image) shape[0] = batch;
-      results[v] = Tensor(plan.types[v].dtype, shape);
-    }
     const std::int64_t steps = image_by_image ? batch : 1;
     for (std::int64_t i = 0; i < steps; ++i) {
       for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -173,16 +164,47 @@ void Executor::execute(const std::vector<Tensor>& inputs, const std::vector<bool
         std::memcpy(frame->inputs[k].bytes().data(), inputs[k].bytes().data() + i * row, row);
       }
       execute_frame(*frame);
-      for (std::uint32_t v : wanted) {
-        const Tensor& t = *frame->value[v];
-        std::memcpy(results[v].bytes().data() + i * t.byte_size(), t.bytes().data(), t.byte_size());
-      }
+      after_step(i, steps, frame->value);
     }
   } catch (...) {
     return_frame(std::move(frame));
     throw;
   }
   return_frame(std::move(frame));
+}
+
+void Executor::execute(const std::vector<Tensor>& inputs, const std::vector<bool>& keep, std::vector<Tensor>& results) const {
+  std::vector<std::uint32_t> wanted;
+  for (std::uint32_t v = 0; v < graph_.values().size(); ++v)
+    if (!graph_.values()[v].initializer && (keep[v] || graph_.is_graph_output(ir::ValueId{v}))) wanted.push_back(v);
+  execute(inputs, [&](std::int64_t step, std::int64_t steps, const std::vector<const Tensor*>& values) {
+    for (std::uint32_t v : wanted) {
+      const Tensor& t = *values[v];
+      if (step == 0) {  // the results hold all steps: batch = steps x the step's batch
+        Shape shape = t.shape();
+        if (steps > 1) shape[0] *= steps;
+        results[v] = Tensor(t.dtype(), shape);
+      }
+      std::memcpy(results[v].bytes().data() + step * t.byte_size(), t.bytes().data(), t.byte_size());
+    }
+  });
+}
+
+std::vector<std::uint32_t> Executor::tap_indices(const std::vector<std::string>& tap_names) const {
+  std::vector<std::uint32_t> indices;
+  for (const std::string& name : tap_names) {
+    auto id = graph_.find_value(name);
+    if (!id) throw Error("graph '" + graph_.name + "' has no tensor named '" + name + "'");
+    indices.push_back(id->index);
+  }
+  return indices;
+}
+
+void Executor::run_visiting(const std::vector<Tensor>& inputs, const std::vector<std::string>& tap_names, const TapVisitor& visit) const {
+  const std::vector<std::uint32_t> taps = tap_indices(tap_names);
+  execute(inputs, [&](std::int64_t, std::int64_t, const std::vector<const Tensor*>& values) {
+    for (std::size_t t = 0; t < taps.size(); ++t) visit(t, *values[taps[t]]);
+  });
 }
 
 std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs) const {
@@ -197,11 +219,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs) const {
 std::map<std::string, Tensor> Executor::run_with_taps(const std::vector<Tensor>& inputs,
                                                       const std::vector<std::string>& tap_names) const {
   std::vector<bool> keep(graph_.values().size(), tap_names.empty());
-  for (const std::string& name : tap_names) {
-    auto id = graph_.find_value(name);
-    if (!id) throw Error("graph '" + graph_.name + "' has no tensor named '" + name + "'");
-    keep[id->index] = true;
-  }
+  for (std::uint32_t v : tap_indices(tap_names)) keep[v] = true;
   std::vector<Tensor> values(graph_.values().size());
   execute(inputs, keep, values);
   std::map<std::string, Tensor> taps;

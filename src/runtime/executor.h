@@ -15,6 +15,7 @@
 // Any intermediate tensor can be handed out by name ("taps"): the layer-wise
 // error reports, golden vectors, calibration and the playground rest on that.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,13 @@ class Executor {
   std::map<std::string, Tensor> run_with_taps(const std::vector<Tensor>& inputs,
                                               const std::vector<std::string>& tap_names) const;
 
+  // Runs and shows each named tensor to `visit(tap, value)` in place, without
+  // copying it: once per image, in image order, when the batch runs image by
+  // image (the value then has batch 1), else once with the whole batch. The
+  // value is valid only during the call. Calibration observes this way.
+  using TapVisitor = std::function<void(std::size_t tap, const Tensor& value)>;
+  void run_visiting(const std::vector<Tensor>& inputs, const std::vector<std::string>& tap_names, const TapVisitor& visit) const;
+
   // Per-node timing (off by default: it costs two clock reads per node).
   void set_profiling(bool on) { profiling_ = on; }
   std::vector<NodeProfile> profile() const;
@@ -63,9 +71,14 @@ class Executor {
   std::unique_ptr<Frame> take_frame(const Plan& plan) const;
   void return_frame(std::unique_ptr<Frame> frame) const;
   void execute_frame(Frame& frame) const;
+  // Runs `inputs` (batch N) in `steps` steps (N image by image, or 1) and
+  // calls after_step(step, steps, values) after each with every value's tensor.
+  using StepVisitor = std::function<void(std::int64_t step, std::int64_t steps, const std::vector<const Tensor*>& values)>;
+  void execute(const std::vector<Tensor>& inputs, const StepVisitor& after_step) const;
   // Runs `inputs` (batch N) and copies the graph outputs and the kept values
   // into `results` (indexed by value; allocated here with batch N).
   void execute(const std::vector<Tensor>& inputs, const std::vector<bool>& keep, std::vector<Tensor>& results) const;
+  std::vector<std::uint32_t> tap_indices(const std::vector<std::string>& tap_names) const;
 
   ir::Graph graph_;
   std::vector<PreparedOp> ops_;  // one per node, in node order

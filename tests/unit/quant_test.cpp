@@ -196,16 +196,47 @@ TEST(Calibration, ObserverStreamsAndGrowsItsHistogram) {
   // Moving average with constant 0.5: min 0 -> -0.25, max 1 -> 2.
   EXPECT_FLOAT_EQ(obs.moving_average().min, -0.25f);
   EXPECT_FLOAT_EQ(obs.moving_average().max, 2.f);
-  // The range doubled from 1 to 4 (bins of 0.25): |0| -> 0, |-0.5| -> 2, |3| -> 12.
-  // |1| sat on the top edge of the first range, so it was in the last bin
-  // (15 of 16), which merged into bin 3.
+  // The histogram covers [0, H), H the least power of two above max |x|:
+  // first H = 2 (bins of 0.125): |0| -> bin 0, |1| -> bin 8. Then 3 arrives:
+  // H = 4 (bins of 0.25), bins merge pairwise (8 -> 4), |-0.5| -> 2, |3| -> 12.
   EXPECT_DOUBLE_EQ(obs.histogram_limit(), 4.0);
   const auto& h = obs.histogram();
   EXPECT_EQ(h[0], 1u);
   EXPECT_EQ(h[2], 1u);
-  EXPECT_EQ(h[3], 1u);
+  EXPECT_EQ(h[4], 1u);
   EXPECT_EQ(h[12], 1u);
   EXPECT_EQ(obs.count(), 4u);
+}
+
+TEST(Calibration, ObserversMergeExactlyWhateverTheSplit) {
+  // Values spanning several powers of two, some exactly on one (2.0, 8.0), a
+  // run of zeros first: one observer of everything against the same values
+  // split over three observers, accumulated in another order and merged.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-9.f, 9.f);
+  std::vector<float> all(600, 0.f);
+  for (std::size_t i = 50; i < all.size(); ++i) all[i] = u(rng) * (i < 300 ? 0.1f : 1.f);
+  all[100] = 2.f, all[400] = -8.f;
+  TensorObserver whole("t", 64);
+  whole.accumulate(all);
+  TensorObserver a("t", 64), b("t", 64), c("t", 64);
+  const std::span<const float> v(all);
+  c.accumulate(v.subspan(400));
+  a.accumulate(v.subspan(0, 60));  // zeros and then small values
+  b.accumulate(v.subspan(250, 150));
+  a.accumulate(v.subspan(60, 190));
+  TensorObserver merged("t", 64);
+  merged.merge(c), merged.merge(a), merged.merge(b);
+  EXPECT_EQ(merged.histogram(), whole.histogram());
+  EXPECT_EQ(merged.histogram_limit(), whole.histogram_limit());
+  EXPECT_EQ(merged.histogram_limit(), 16.0);  // 8 sits on a power of two: the next one covers it
+  EXPECT_EQ(merged.count(), whole.count());
+  EXPECT_EQ(merged.min(), whole.min());
+  EXPECT_EQ(merged.max(), whole.max());
+  // Every value in the bin floor(|x| * 64 / 16).
+  std::vector<std::uint64_t> expected(64, 0);
+  for (float x : all) expected[static_cast<std::size_t>(std::abs(x) * 4.f)]++;
+  EXPECT_EQ(whole.histogram(), expected);
 }
 
 TEST(Calibration, NanOrInfIsAnError) {
@@ -240,19 +271,24 @@ TEST(Calibration, EntropyThreshold) {
   // Keeping 3 puts mass in a bin Q leaves empty (huge KL). Keeping all 4:
   // Q = [4, 4, 0, 1] = P, KL = 0. So t = 4 bins.
   EXPECT_DOUBLE_EQ(entropy_threshold({4, 4, 0, 1}, 1.0, 2), 4.0);
-  // Histogram [6, 2, 2, 6], 2 levels. Keeping 2 folds the outliers in:
-  // P = [6, 10]/16, Q = [6, 2]/8: KL = 6/16 ln(.5) + 10/16 ln(2.5) = 0.3128.
-  // Keeping 3: P = [6, 2, 8]/16, Q = [6, 2, 2]/10: KL = 0.2231.
-  // Keeping 4: Q = [4, 4, 4, 4]/16: KL = 2 (6/16 ln 1.5 + 2/16 ln .5) = 0.1308, the least: t = 4.
+  // Histogram [6, 2, 2, 6], 2 levels; bin 0 counts as bin 1: [2, 2, 2, 6].
+  // Keeping 2 folds the outliers in: P = [2, 10]/12, Q = [2, 2]/4: KL = 0.2426.
+  // Keeping 3: P = [2, 2, 8]/12, Q = [2, 2, 2]/6: KL = 2/6 ln .5 + 8/12 ln 2 = 0.2310.
+  // Keeping 4: P = [2, 2, 2, 6]/12, Q = [2, 2, 4, 4]/12: KL = 2/12 ln .5 + 6/12 ln 1.5 = 0.0872, the least: t = 4.
   EXPECT_DOUBLE_EQ(entropy_threshold({6, 2, 2, 6}, 1.0, 2), 4.0);
   // [8, 8, 1, 1]: each level's bins are equal, so keeping all 4 gives Q = P
   // exactly (KL 0) while keeping 2 gives P = [8, 10]/18 vs Q = [8, 8]/16 (KL 0.0062): t = 4.
   EXPECT_DOUBLE_EQ(entropy_threshold({8, 8, 1, 1}, 1.0, 2), 4.0);
+  // The zeros after a ReLU: [1000, 1, 1, 1, 1, 1, 1, 1]. Taken as they are,
+  // every i >= 4 merges bin 0 with bin 1 (Q = 500.5 where P = 1) and loses to
+  // i = 2 or 3; counted as bin 1, the histogram is flat and keeping all 8 is exact.
+  EXPECT_DOUBLE_EQ(entropy_threshold({1000, 1, 1, 1, 1, 1, 1, 1}, 1.0, 2), 8.0);
 }
 
 // The searches written as their definitions, one candidate at a time: the
 // library computes the same sums from prefix and suffix sums.
-double kl_of_candidate(const std::vector<std::uint64_t>& h, int i, int target_bins) {
+double kl_of_candidate(std::vector<std::uint64_t> h, int i, int target_bins) {
+  h[0] = h[1];  // the zero spike set aside, as the library does
   std::vector<double> p(h.begin(), h.begin() + i), q(i, 0.0);
   for (std::size_t j = i; j < h.size(); ++j) p[i - 1] += static_cast<double>(h[j]);
   for (int level = 0; level < target_bins; ++level) {
@@ -287,7 +323,7 @@ TEST(Calibration, ThresholdSearchesMatchTheirDefinitions) {
     for (int k = 0; k < 5000; ++k) h[std::min<int>(n - 1, static_cast<int>(std::abs(body(rng))))]++;
     for (int k = 0; k < 3; ++k) h[std::uniform_int_distribution<int>(100, n - 1)(rng)] += 1;
     int last = n - 1;
-    while (h[last] == 0) --last;
+    while (h[last] == 0) --last;  // (bin 0 is never the last: the body fills bins 0 .. 40 at least)
     int best_kl = -1, best_mse = -1;
     double kl_min = 1e300, mse_min = 1e300;
     for (int i = target; i <= last + 1; ++i)
