@@ -438,6 +438,42 @@ TEST(FastQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
   check_random_geometries(QKernel::avx512_vnni);
 }
 
+// Geometries for the VNNI kernel's 64-positions-at-a-time fill (rows of a
+// multiple of 16 or, at stride 1, rows of 8 in pairs; strides 1 and 2): a
+// plane that ends inside a 64-byte step (16 x 3), a quad with missing
+// channels, odd left pads that swap the column phases, a 2x2 stride-2 kernel,
+// wide pads; and two it must leave to the row writers (odd rows of 8, a
+// dilated stride-2 kernel that reads only even phases).
+const ConvCase kWideFillCases[] = {
+    {"w16_h3_plane_tail", 2, 5, 8, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"w8_h6_row_pairs", 1, 7, 8, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"w8_h5_odd_rows", 1, 4, 8, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {"w48_stride2_odd_left_pad", 1, 6, 8, 10, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+    {"w16_stride2_same", 2, 4, 8, 16, 16, 3, 3, 2, 2, 1, 0, 0, 1, 1},
+    {"w32_stride2_kernel2", 1, 3, 4, 8, 32, 2, 2, 2, 2, 1, 0, 0, 0, 0},
+    {"w16_kernel5_pads2", 1, 9, 6, 4, 16, 5, 5, 1, 1, 1, 2, 2, 2, 2},
+    {"w32_stride2_dilation2", 1, 4, 4, 12, 32, 3, 3, 2, 2, 2, 2, 2, 2, 2},
+};
+
+void check_wide_fill_cases(QKernel kernel) {
+  unsigned seed = 7000;
+  for (const ConvCase& c : kWideFillCases) {
+    SCOPED_TRACE(c.name);
+    tester_for(c, seed++).run_q<std::uint8_t, std::int8_t, std::uint8_t>(false, false, kernel);
+    tester_for(c, seed++).run_q<std::int8_t, std::int8_t, std::int8_t>(true, true, kernel);
+  }
+}
+
+TEST(FastQLinearConvVnni, WideFillGeometries) {
+  REQUIRE_AVX512_VNNI();
+  check_wide_fill_cases(QKernel::avx512_vnni);
+}
+
+TEST(EmulatedQLinearConvVnni, WideFillGeometries) {
+  REQUIRE_AVX2();
+  check_wide_fill_cases(QKernel::avx512_vnni_emulated);
+}
+
 // The VNNI kernel's source on SIMDe's AVX-512 intrinsics: its blocking,
 // packing, zero-point folding and stores checked on any AVX2 machine.
 TEST(EmulatedQLinearConvVnni, BitExactForEveryTypeGranularityAndRequantMode) {
