@@ -139,6 +139,7 @@ bool fill_quads_wide(const Conv2DParams& p, const PaddedShape& s, const TX* imag
       channel[g] = c < p.in_channels ? image + c * positions : nullptr;
     }
     std::uint8_t* unit = padded + u * sh * sw * s.plane() * kQuad;
+    std::int64_t ih = 0, iw = 0;  // the next lane's first position (counted, not divided: that cost half the fill)
     for (std::int64_t base = 0; base < positions; base += 64) {
       const std::int64_t lanes = std::min<std::int64_t>(4, (positions - base) / 16);
       __m512i c[kQuad];
@@ -167,8 +168,9 @@ bool fill_quads_wide(const Conv2DParams& p, const PaddedShape& s, const TX* imag
       const __m512i out[4] = {_mm512_shuffle_i32x4(t0, t1, 0x88), _mm512_shuffle_i32x4(t0, t1, 0xDD),
                               _mm512_shuffle_i32x4(t2, t3, 0x88), _mm512_shuffle_i32x4(t2, t3, 0xDD)};
       for (std::int64_t k = 0; k < lanes; ++k) {
-        const std::int64_t first = base + 16 * k, ih = first / p.in_w, iw = first % p.in_w;
         const std::int64_t row = ih + p.pad_top, col = iw + p.pad_left;
+        if (p.in_w == 8) ih += 2;  // a lane is two rows
+        else if ((iw += 16) == p.in_w) iw = 0, ++ih;
         if (sh == 1) {
           std::uint8_t* dst = unit + (row * s.cols + col) * kQuad;
           if (p.in_w >= 16) {
