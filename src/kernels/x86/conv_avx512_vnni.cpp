@@ -304,14 +304,18 @@ void qlinear_conv(const Conv2DParams& p, const PackedConvVnni& packed, const TX*
         const std::int32_t* bias = packed.requant.bias.data() + q * kVnniPanel;
         if (paired) micro_vnni<true>(offsets, padded + block.x_offset[0] * kQuad, part, w, bias, acc);
         else micro_vnni<false>(offsets, padded + block.x_offset[0] * kQuad, part, w, bias, acc);
+        if (consecutive && (q + 1) * kVnniPanel <= packed.out_channels) {
+          // Unrolled, so that the accumulators can stay in registers.
+          const std::int64_t oc = q * kVnniPanel;
+          TY* at = out + oc * plane + block.y_offset[0];
+#pragma GCC unroll 4
+          for (int r = 0; r < kVnniPanel; r += 2)
+            store_two_channels<TY>(requantize, static_cast<std::size_t>(oc + r), acc[r], acc[r + 1], at + r * plane, plane);
+          continue;
+        }
         for (int r = 0; r < kVnniPanel; ++r) {
           const std::int64_t oc = q * kVnniPanel + r;
           if (oc >= packed.out_channels) break;
-          if (consecutive && r % 2 == 0 && oc + 1 < packed.out_channels) {
-            store_two_channels<TY>(requantize, static_cast<std::size_t>(oc), acc[r], acc[r + 1], out + oc * plane + block.y_offset[0], plane);
-            ++r;
-            continue;
-          }
           for (int h = 0; h < 2; ++h) {
             if (wide_epilogue)
               store_bytes16<TY>(requantize(static_cast<std::size_t>(oc), acc[r][h]), halves[h], out + oc * plane);
