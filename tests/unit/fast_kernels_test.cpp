@@ -15,11 +15,15 @@
 #include "core/error.h"
 #include "kernels/cpu_features.h"
 #include "kernels/reference/conv.h"
+#include "kernels/reference/gemm.h"
+#include "kernels/reference/pool.h"
 #include "kernels/reference/quantized.h"
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512.h"
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/depthwise_avx2.h"
+#include "kernels/x86/gemm_avx2.h"
+#include "kernels/x86/pool_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "kernels/x86/quantized_avx512.h"
 #include "kernels/x86/statistics_avx2.h"
@@ -561,6 +565,121 @@ TEST(FastQLinearAddAvx512, BitExactInBothRequantModes) {
   std::mt19937 rng(11);
   check_qlinear_add<std::uint8_t>(rng, x86::qlinear_add_avx512<std::uint8_t>);
   check_qlinear_add<std::int8_t>(rng, x86::qlinear_add_avx512<std::int8_t>);
+}
+
+// Gemm / MatMul: every transpose combination, alpha and beta, C absent or
+// broadcast as a row, a column or full, column counts around the 8-lane
+// width; bit for bit (the same multiply, then add, per lane in k order).
+TEST(FastGemm, BitExactWithTheReference) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  for (int trial = 0; trial < 48; ++trial) {
+    GemmParams p;
+    p.m = 1 + trial % 5, p.n = 1 + (trial * 7) % 19, p.k = 1 + (trial * 5) % 37;
+    p.trans_a = trial % 2, p.trans_b = (trial / 2) % 2;
+    p.alpha = trial % 3 ? 1.f : 0.75f, p.beta = trial % 4 ? 1.f : -0.5f;
+    std::vector<float> a(p.m * p.k), b(p.k * p.n), c, ref(p.m * p.n), fast(p.m * p.n);
+    for (auto& v : a) v = u(rng);
+    for (auto& v : b) v = u(rng);
+    switch (trial % 4) {
+      case 0: break;                                                           // no C
+      case 1: c.resize(p.n), p.c_stride_m = 0, p.c_stride_n = 1; break;        // a row
+      case 2: c.resize(p.m), p.c_stride_m = 1, p.c_stride_n = 0; break;        // a column
+      default: c.resize(p.m * p.n), p.c_stride_m = p.n, p.c_stride_n = 1; break;  // full
+    }
+    for (auto& v : c) v = u(rng);
+    gemm_f32(p, a, b, c, ref);
+    x86::gemm_f32_avx2(p, a, x86::pack_gemm_b(p, b), c, fast);
+    ASSERT_EQ(fast, ref) << "trial " << trial << ": m " << p.m << " n " << p.n << " k " << p.k << " transA " << p.trans_a
+                         << " transB " << p.trans_b;
+  }
+}
+
+// QLinearMatMul's integer core: odd and even k, per-tensor and per-column
+// zero points, u8 and s8 operands at their extremes; bit for bit.
+template <typename TA, typename TB>
+void check_qmatmul(std::mt19937& rng) {
+  auto code = [&](auto t) { return std::uniform_int_distribution<int>(std::numeric_limits<decltype(t)>::min(), std::numeric_limits<decltype(t)>::max())(rng); };
+  for (int trial = 0; trial < 24; ++trial) {
+    const std::int64_t m = 1 + trial % 4, n = 1 + (trial * 5) % 21, k = 1 + (trial * 3) % 29;
+    std::vector<TA> a(m * k);
+    std::vector<TB> b(k * n);
+    for (auto& v : a) v = static_cast<TA>(code(TA{}));
+    for (auto& v : b) v = static_cast<TB>(code(TB{}));
+    if (trial == 0) std::fill(a.begin(), a.end(), std::numeric_limits<TA>::min()), std::fill(b.begin(), b.end(), std::numeric_limits<TB>::max());
+    std::vector<std::int32_t> b_zp(trial % 2 ? n : 1);
+    for (auto& z : b_zp) z = code(TB{});
+    const std::int32_t a_zp = code(TA{});
+    std::vector<std::int32_t> ref(m * n), fast(m * n);
+    qlinear_matmul_accumulate<TA, TB>(m, n, k, a, a_zp, b, b_zp, ref);
+    x86::qlinear_matmul_accumulate_avx2<TA>(m, n, k, a, a_zp, x86::pack_qmatmul_b<TB>(k, n, b, b_zp), fast);
+    ASSERT_EQ(fast, ref) << "trial " << trial << ": m " << m << " n " << n << " k " << k;
+  }
+}
+
+TEST(FastQLinearMatMul, BitExactWithTheReference) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(22);
+  check_qmatmul<std::uint8_t, std::int8_t>(rng);
+  check_qmatmul<std::uint8_t, std::uint8_t>(rng);
+  check_qmatmul<std::int8_t, std::int8_t>(rng);
+}
+
+// DequantizeLinear per tensor and per channel (axis sizes and inner runs not
+// multiples of 8), u8, s8 and s32; bit for bit.
+template <typename T>
+void check_dequantize(std::mt19937& rng) {
+  std::uniform_int_distribution<int> code(-1000, 1000);
+  for (int trial = 0; trial < 12; ++trial) {
+    const std::int64_t axis_size = trial % 2 ? 1 + trial : 1, inner = 1 + (trial * 7) % 23, outer = 1 + trial % 3;
+    std::vector<T> x(outer * axis_size * inner);
+    for (auto& v : x) v = static_cast<T>(std::is_same_v<T, std::int32_t> ? code(rng) * 1000 : code(rng));
+    std::vector<float> scales(axis_size);
+    std::vector<std::int32_t> zps(axis_size);
+    for (std::int64_t c = 0; c < axis_size; ++c) scales[c] = 0.01f * static_cast<float>(1 + (c * 13 + trial) % 17), zps[c] = code(rng) % 100;
+    std::vector<float> ref(x.size()), fast(x.size());
+    dequantize_linear<T>(x, scales, zps, axis_size, inner, ref);
+    x86::dequantize_linear_avx2<T>(x, scales, zps, axis_size, inner, fast);
+    ASSERT_EQ(fast, ref) << "trial " << trial;
+  }
+}
+
+TEST(FastDequantizeLinear, BitExactPerTensorAndPerChannel) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(23);
+  check_dequantize<std::uint8_t>(rng);
+  check_dequantize<std::int8_t>(rng);
+  check_dequantize<std::int32_t>(rng);
+}
+
+// Global average pooling: float means within 1e-5 relative of the reference
+// (8 partial sums: another order); the quantized kernel's plane sums exact.
+TEST(FastGlobalAveragePool, FloatWithinTheReferenceAndIntegerSumsExact) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(24);
+  for (std::int64_t plane : {1, 7, 8, 31, 32, 33, 64, 100, 1024}) {
+    const std::int64_t planes = 5;
+    std::vector<float> x(planes * plane), ref(planes), fast(planes);
+    std::uniform_real_distribution<float> u(0.f, 6.f);
+    for (auto& v : x) v = u(rng);
+    global_average_pool_f32(planes, plane, x, ref);
+    x86::global_average_pool_f32_avx2(planes, plane, x, fast);
+    for (std::int64_t i = 0; i < planes; ++i) EXPECT_NEAR(fast[i], ref[i], 1e-5 * std::abs(ref[i])) << "plane " << plane;
+    std::vector<std::uint8_t> xu(planes * plane);
+    std::vector<std::int8_t> xs(planes * plane);
+    for (std::size_t i = 0; i < xu.size(); ++i) xu[i] = static_cast<std::uint8_t>(rng()), xs[i] = static_cast<std::int8_t>(rng());
+    if (plane == 1024) std::fill(xu.begin(), xu.end(), 255), std::fill(xs.begin(), xs.end(), -128);  // the extremes
+    std::vector<std::int32_t> su(planes), ss(planes);
+    x86::plane_sums_avx2<std::uint8_t>(planes, plane, xu, su);
+    x86::plane_sums_avx2<std::int8_t>(planes, plane, xs, ss);
+    for (std::int64_t i = 0; i < planes; ++i) {
+      std::int32_t eu = 0, es = 0;
+      for (std::int64_t j = 0; j < plane; ++j) eu += xu[i * plane + j], es += xs[i * plane + j];
+      EXPECT_EQ(su[i], eu) << "u8 plane " << plane;
+      EXPECT_EQ(ss[i], es) << "s8 plane " << plane;
+    }
+  }
 }
 
 TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {

@@ -53,6 +53,28 @@ void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t ze
   }
 }
 
+template <typename T>
+void dequantize_linear_avx2(std::span<const T> x, std::span<const float> scales, std::span<const std::int32_t> zero_points,
+                            std::int64_t axis_size, std::int64_t inner, std::span<float> y) {
+  // Runs of values that share a channel: the whole tensor per tensor.
+  const std::size_t run = scales.size() > 1 ? static_cast<std::size_t>(inner) : x.size();
+  for (std::size_t begin = 0, block = 0; begin < x.size(); begin += run, ++block) {
+    const std::size_t c = scales.size() > 1 ? block % static_cast<std::size_t>(axis_size) : 0;
+    const std::size_t end = begin + run < x.size() ? begin + run : x.size();
+    const __m256i zp = _mm256_set1_epi32(zero_points[c]);
+    const __m256 scale = _mm256_set1_ps(scales[c]);
+    std::size_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+      __m256i v;
+      if constexpr (std::is_same_v<T, std::int32_t>) v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.data() + i));
+      else if constexpr (std::is_signed_v<T>) v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.data() + i)));
+      else v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.data() + i)));
+      _mm256_storeu_ps(y.data() + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, zp)), scale));
+    }
+    for (; i < end; ++i) y[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zero_points[c]) * scales[c];
+  }
+}
+
 AddFloat qlinear_add_float_form(const QAddParams& p) {
   const float ratio_a = p.a_scale / p.c_scale, ratio_b = p.b_scale / p.c_scale;
   return {ratio_a, ratio_b,
@@ -140,6 +162,12 @@ void qlinear_add_avx2(const QAddParams& p, std::span<const T> a, std::span<const
   }
 }
 
+template void dequantize_linear_avx2<std::uint8_t>(std::span<const std::uint8_t>, std::span<const float>, std::span<const std::int32_t>,
+                                                   std::int64_t, std::int64_t, std::span<float>);
+template void dequantize_linear_avx2<std::int8_t>(std::span<const std::int8_t>, std::span<const float>, std::span<const std::int32_t>,
+                                                  std::int64_t, std::int64_t, std::span<float>);
+template void dequantize_linear_avx2<std::int32_t>(std::span<const std::int32_t>, std::span<const float>, std::span<const std::int32_t>,
+                                                   std::int64_t, std::int64_t, std::span<float>);
 template void quantize_linear_avx2<std::uint8_t>(std::span<const float>, float, std::int32_t, std::span<std::uint8_t>);
 template void quantize_linear_avx2<std::int8_t>(std::span<const float>, float, std::int32_t, std::span<std::int8_t>);
 template void qlinear_add_avx2<std::uint8_t>(const QAddParams&, std::span<const std::uint8_t>, std::span<const std::uint8_t>,

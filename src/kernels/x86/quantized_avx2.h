@@ -14,6 +14,13 @@ namespace tinyq::kernels::x86 {
 template <typename T>
 void quantize_linear_avx2(std::span<const float> x, float scale, std::int32_t zero_point, std::span<T> y);
 
+// DequantizeLinear, as kernels::dequantize_linear: y = float(x - zp) * scale,
+// per tensor or per channel (`inner` consecutive values share a channel of
+// `axis_size`). T = u8, s8 or s32.
+template <typename T>
+void dequantize_linear_avx2(std::span<const T> x, std::span<const float> scales, std::span<const std::int32_t> zero_points,
+                            std::int64_t axis_size, std::int64_t inner, std::span<float> y);
+
 // QLinearAdd, both requantization modes. Fixed mode runs here when its
 // multipliers fit the 32-bit lanes (qlinear_add_fixed_fits_avx2); otherwise
 // the caller uses the reference kernel.

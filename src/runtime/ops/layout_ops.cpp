@@ -6,10 +6,13 @@
 
 namespace tinyq::runtime::ops {
 
+// Flatten, Reshape, Identity: the bytes as they are (a memory copy; no
+// arithmetic, so no reference/fast split).
 PreparedOp prepare_copy(const ir::Graph&, const ir::Node&, const OpOptions&) {
-  return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    std::copy(in[0]->bytes().begin(), in[0]->bytes().end(), out[0].bytes().begin());
-  };
+  return {[](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            std::copy(in[0]->bytes().begin(), in[0]->bytes().end(), out[0].bytes().begin());
+          },
+          "copy"};
 }
 
 PreparedOp prepare_transpose(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {

@@ -2,6 +2,7 @@
 #include "ir/shape_inference.h"
 #include "kernels/reference/pool.h"
 #include "kernels/reference/quantized.h"
+#include "kernels/x86/pool_avx2.h"
 #include "runtime/ops/ops.h"
 
 namespace tinyq::runtime::ops {
@@ -42,12 +43,25 @@ void fill_dims(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y) {
 kernels::Pool2DParams pool_geometry(const ir::Node& node) { return pool_base(node); }
 void pool_sizes(kernels::Pool2DParams& p, const Tensor& x, const Tensor& y) { fill_dims(p, x, y); }
 
-PreparedOp prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
-  return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    auto p = base;
-    fill_dims(p, *in[0], out[0]);
-    kernels::average_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>());
-  };
+// A window that is the whole unpadded map is a global average.
+bool covers_whole_map(const kernels::Pool2DParams& p) {
+  return p.kernel_h == p.in_h && p.kernel_w == p.in_w && p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
+}
+
+PreparedOp prepare_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
+  const Shape& xs = graph.value(node.inputs[0]).shape;
+  kernels::Pool2DParams sizes = pool_base(node);
+  if (xs.size() == 4) sizes.in_h = xs[2], sizes.in_w = xs[3];
+  const bool fast = kernels::use_avx2(options.kernels) && xs.size() == 4 && covers_whole_map(sizes);
+  return {[base = pool_base(node), fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            auto p = base;
+            fill_dims(p, *in[0], out[0]);
+            if (fast && covers_whole_map(p))
+              kernels::x86::global_average_pool_f32_avx2(p.batch * p.channels, p.in_h * p.in_w, in[0]->data<float>(), out[0].data<float>());
+            else
+              kernels::average_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>());
+          },
+          fast ? "x86-avx2" : "reference"};
 }
 
 PreparedOp prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
@@ -64,13 +78,15 @@ PreparedOp prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOpti
   };
 }
 
-PreparedOp prepare_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions&) {
-  return [](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    const auto& s = in[0]->shape();
-    const std::int64_t nc = s[0] * s[1];
-    kernels::global_average_pool_f32(nc, static_cast<std::int64_t>(in[0]->element_count()) / nc,
-                                     in[0]->data<float>(), out[0].data<float>());
-  };
+PreparedOp prepare_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions& options) {
+  const bool fast = kernels::use_avx2(options.kernels);
+  return {[fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            const auto& s = in[0]->shape();
+            const std::int64_t nc = s[0] * s[1], plane = static_cast<std::int64_t>(in[0]->element_count()) / nc;
+            if (fast) kernels::x86::global_average_pool_f32_avx2(nc, plane, in[0]->data<float>(), out[0].data<float>());
+            else kernels::global_average_pool_f32(nc, plane, in[0]->data<float>(), out[0].data<float>());
+          },
+          fast ? "x86-avx2" : "reference"};
 }
 
 }  // namespace tinyq::runtime::ops

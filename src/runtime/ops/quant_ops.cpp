@@ -15,6 +15,8 @@
 #include "kernels/x86/conv_avx2.h"
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/depthwise_avx2.h"
+#include "kernels/x86/gemm_avx2.h"
+#include "kernels/x86/pool_avx2.h"
 #include "kernels/x86/quantized_avx2.h"
 #include "kernels/x86/quantized_avx512.h"
 #include "runtime/ops/ops.h"
@@ -136,13 +138,14 @@ PreparedOp prepare_quantize_linear(const ir::Graph& graph, const ir::Node& node,
   };
 }
 
-PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   const auto scales = constant_scales(graph, node, 1);
   auto zps = constant_zero_points(graph, node, 2);
   if (zps.size() == 1 && scales.size() > 1) zps.assign(scales.size(), zps[0]);
   if (zps.size() != scales.size()) fail(node, "scale and zero point sizes differ");
   const std::int64_t axis_attr = node.attr_int("axis", 1);
-  return [scales, zps, axis_attr](std::span<const Tensor* const> in, std::span<Tensor> out) {
+  const bool fast = kernels::use_avx2(options.kernels);
+  return {[scales, zps, axis_attr, fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const auto& s = in[0]->shape();
     std::int64_t axis_size = 1, inner = 1;
     if (scales.size() > 1) {
@@ -151,13 +154,18 @@ PreparedOp prepare_dequantize_linear(const ir::Graph& graph, const ir::Node& nod
       for (std::size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
     }
     auto y = out[0].data<float>();
+    auto run = [&](auto x) {
+      if (fast) kernels::x86::dequantize_linear_avx2(x, std::span<const float>(scales), std::span<const std::int32_t>(zps), axis_size, inner, y);
+      else kernels::dequantize_linear(x, std::span<const float>(scales), std::span<const std::int32_t>(zps), axis_size, inner, y);
+    };
     switch (in[0]->dtype()) {
-      case DType::u8: kernels::dequantize_linear(in[0]->data<std::uint8_t>(), scales, zps, axis_size, inner, y); break;
-      case DType::s8: kernels::dequantize_linear(in[0]->data<std::int8_t>(), scales, zps, axis_size, inner, y); break;
-      case DType::s32: kernels::dequantize_linear(in[0]->data<std::int32_t>(), scales, zps, axis_size, inner, y); break;
+      case DType::u8: run(in[0]->data<std::uint8_t>()); break;
+      case DType::s8: run(in[0]->data<std::int8_t>()); break;
+      case DType::s32: run(in[0]->data<std::int32_t>()); break;
       default: throw Error("DequantizeLinear: unsupported input type");
     }
-  };
+  },
+          fast ? "x86-avx2" : "reference"};
 }
 
 // The two builds of the AVX-512 VNNI convolution: real instructions, and
@@ -305,6 +313,34 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
 
 PreparedOp prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   const QLinearParams q = qlinear_params(graph, node, options);
+  namespace in_ = qlinear_input;
+  // A constant 2-D B on AVX2: packed once as int16 pairs of b - b_zp.
+  if (kernels::use_avx2(options.kernels) && graph.is_initializer(node.inputs[in_::w]) &&
+      graph.initializer(node.inputs[in_::w]).shape().size() == 2) {
+    const Tensor& b = graph.initializer(node.inputs[in_::w]);
+    const std::int64_t k = b.shape()[0], n = b.shape()[1];
+    std::shared_ptr<const std::vector<std::int16_t>> packed;
+    dispatch_8bit(b.dtype(), node, [&](auto b_type) {
+      using TB = decltype(b_type);
+      packed = std::make_shared<const std::vector<std::int16_t>>(kernels::x86::pack_qmatmul_b<TB>(k, n, b.data<TB>(), q.w_zero_points));
+    });
+    dispatch_operands(graph.value(node.inputs[in_::x]).dtype, b.dtype(), node, [](auto, auto) {});
+    return {[q, node, packed, k, n](std::span<const Tensor* const> in, std::span<Tensor> out) {
+              const std::int64_t m = static_cast<std::int64_t>(in[0]->element_count()) / k;
+              thread_local std::vector<std::int32_t> acc;
+              acc.resize(static_cast<std::size_t>(m * n));
+              dispatch_8bit(in[0]->dtype(), node, [&](auto a_type) {
+                using TA = decltype(a_type);
+                kernels::x86::qlinear_matmul_accumulate_avx2<TA>(m, n, k, in[0]->data<TA>(), q.x_zero_point, *packed, acc);
+              });
+              dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
+                using TY = decltype(y_type);
+                auto y = out[0].data<TY>();
+                for (std::int64_t i = 0; i < m * n; ++i) y[i] = static_cast<TY>(q.requantizer.apply(acc[i], static_cast<std::size_t>(i % n)));
+              });
+            },
+            "x86-avx2"};
+  }
   return [q, node](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const std::int64_t k = in[3]->shape()[0], n = in[3]->shape()[1];
     const std::int64_t m = static_cast<std::int64_t>(in[0]->element_count()) / k;
@@ -423,6 +459,23 @@ PreparedOp prepare_qlinear_global_average_pool(const ir::Graph& graph, const ir:
   } else if (tflite_modes && !same_params) {
     fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
   }
+  // The float and fixed-point rules (what ONNX Runtime computes): vector sums,
+  // then the reference's requantization of each sum.
+  if (kernels::use_avx2(options.kernels) && (requant.mode == kernels::RequantMode::float_multiplier ||
+                                             requant.mode == kernels::RequantMode::fixed_point))
+    return {[=](std::span<const Tensor* const> in, std::span<Tensor> out) {
+              dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
+                using T = decltype(t);
+                const std::int64_t planes = xs[1] * in[0]->shape()[0];
+                thread_local std::vector<std::int32_t> sums;
+                sums.resize(static_cast<std::size_t>(planes));
+                kernels::x86::plane_sums_avx2<T>(planes, plane, in[0]->data<T>(), sums);
+                auto y = out[0].data<T>();
+                for (std::int64_t i = 0; i < planes; ++i)
+                  y[i] = static_cast<T>(requant.apply(sums[i] - x_zp * static_cast<std::int32_t>(plane), 0));
+              });
+            },
+            "x86-avx2"};
   return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
     dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
       using T = decltype(t);
