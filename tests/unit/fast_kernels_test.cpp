@@ -682,6 +682,64 @@ TEST(FastGlobalAveragePool, FloatWithinTheReferenceAndIntegerSumsExact) {
   }
 }
 
+// Windowed pooling: 60 random geometries (windows 1-4, strides 1-3, pads
+// 0-2 per side, with and without count_include_pad, rows wide enough for the
+// 8-column vector path); float average and max (one NaN among the inputs)
+// and the quantized max and average bit for bit.
+std::vector<std::uint32_t> bits_of(const std::vector<float>& v) {
+  std::vector<std::uint32_t> b(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) b[i] = std::bit_cast<std::uint32_t>(v[i]);
+  return b;
+}
+
+template <typename T>
+void check_quantized_pools(const Pool2DParams& p, std::mt19937& rng, const std::string& where) {
+  std::vector<T> x(p.batch * p.channels * p.in_h * p.in_w), ref(p.batch * p.channels * p.out_h * p.out_w), fast(ref.size());
+  for (auto& v : x) v = static_cast<T>(rng());
+  max_pool2d_quantized<T>(p, x, ref);
+  x86::max_pool2d_quantized_avx2<T>(p, x, fast);
+  ASSERT_EQ(fast, ref) << "max " << where;
+  QAveragePoolParams q;
+  q.pool = p;
+  q.x_scale = 0.02f + 0.001f * static_cast<float>(rng() % 50), q.y_scale = 0.015f + 0.001f * static_cast<float>(rng() % 50);
+  q.x_zero_point = static_cast<std::int32_t>(static_cast<T>(rng())), q.y_zero_point = static_cast<std::int32_t>(static_cast<T>(rng()));
+  qlinear_average_pool2d<T>(q, x, ref);
+  x86::qlinear_average_pool2d_avx2<T>(q, x, fast);
+  ASSERT_EQ(fast, ref) << "average " << where;
+}
+
+TEST(FastPooling, BitExactWithTheReference) {
+  REQUIRE_AVX2();
+  std::mt19937 rng(25);
+  auto pick = [&](int lo, int hi) { return static_cast<std::int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+  for (int trial = 0; trial < 60; ++trial) {
+    Pool2DParams p;
+    p.batch = pick(1, 2), p.channels = pick(1, 3), p.kernel_h = pick(1, 4), p.kernel_w = pick(1, 4);
+    p.stride_h = pick(1, 3), p.stride_w = pick(1, 3);
+    p.pad_top = pick(0, p.kernel_h - 1), p.pad_left = pick(0, p.kernel_w - 1);
+    p.pad_bottom = pick(0, p.kernel_h - 1), p.pad_right = pick(0, p.kernel_w - 1);
+    p.in_h = pick(p.kernel_h, 12), p.in_w = pick(p.kernel_w + 16, 50);
+    p.count_include_pad = trial % 2;
+    p.out_h = (p.in_h + p.pad_top + p.pad_bottom - p.kernel_h) / p.stride_h + 1;
+    p.out_w = (p.in_w + p.pad_left + p.pad_right - p.kernel_w) / p.stride_w + 1;
+    std::ostringstream where;
+    where << "trial " << trial << ": " << p.in_h << "x" << p.in_w << " window " << p.kernel_h << "x" << p.kernel_w << " stride "
+          << p.stride_h << "," << p.stride_w << " pads " << p.pad_top << "," << p.pad_left << "," << p.pad_bottom << "," << p.pad_right;
+    std::vector<float> x(p.batch * p.channels * p.in_h * p.in_w), ref(p.batch * p.channels * p.out_h * p.out_w), fast(ref.size());
+    std::uniform_real_distribution<float> u(-3.f, 3.f);
+    for (auto& v : x) v = u(rng);
+    if (trial % 5 == 0) x[x.size() / 2] = std::numeric_limits<float>::quiet_NaN();
+    average_pool2d_f32(p, x, ref);
+    x86::average_pool2d_f32_avx2(p, x, fast);
+    ASSERT_EQ(bits_of(fast), bits_of(ref)) << "average " << where.str();
+    max_pool2d_f32(p, x, ref);
+    x86::max_pool2d_f32_avx2(p, x, fast);
+    ASSERT_EQ(bits_of(fast), bits_of(ref)) << "max " << where.str();
+    check_quantized_pools<std::uint8_t>(p, rng, where.str());
+    check_quantized_pools<std::int8_t>(p, rng, where.str());
+  }
+}
+
 TEST(KernelPolicy, ParsesAndRefusesUnknownNames) {
   EXPECT_EQ(parse_kernel_policy("auto"), KernelPolicy::auto_select);
   EXPECT_EQ(parse_kernel_policy("avx2"), KernelPolicy::avx2_only);

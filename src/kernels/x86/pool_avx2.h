@@ -5,7 +5,24 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/reference/pool.h"
+#include "kernels/reference/quantized.h"
+
 namespace tinyq::kernels::x86 {
+
+// Windowed 2-D pooling, bit for bit as the reference kernels: 8 output
+// columns at a time where every window of the 8 lies inside the image (each
+// lane adds its window in the reference's order, row by row), one position
+// at a time elsewhere (the reference's formulas, clipped windows and all).
+// The vector path takes column strides 1 and 2; other strides go position by
+// position. QLinearAveragePool here: ONNX Runtime's rule only (the TFLite
+// rules stay on the reference kernel).
+void average_pool2d_f32_avx2(const Pool2DParams& p, std::span<const float> x, std::span<float> y);
+void max_pool2d_f32_avx2(const Pool2DParams& p, std::span<const float> x, std::span<float> y);
+template <typename T>
+void max_pool2d_quantized_avx2(const Pool2DParams& p, std::span<const T> x, std::span<T> y);
+template <typename T>
+void qlinear_average_pool2d_avx2(const QAveragePoolParams& q, std::span<const T> x, std::span<T> y);
 
 // As kernels::global_average_pool_f32, summing 8 partial sums per plane (a
 // different order: within 1e-5 relative of the reference, not bit for bit).

@@ -48,34 +48,44 @@ bool covers_whole_map(const kernels::Pool2DParams& p) {
   return p.kernel_h == p.in_h && p.kernel_w == p.in_w && p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
 }
 
-PreparedOp prepare_average_pool(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
-  const Shape& xs = graph.value(node.inputs[0]).shape;
-  kernels::Pool2DParams sizes = pool_base(node);
-  if (xs.size() == 4) sizes.in_h = xs[2], sizes.in_w = xs[3];
-  const bool fast = kernels::use_avx2(options.kernels) && xs.size() == 4 && covers_whole_map(sizes);
+PreparedOp prepare_average_pool(const ir::Graph&, const ir::Node& node, const OpOptions& options) {
+  const bool fast = kernels::use_avx2(options.kernels);
   return {[base = pool_base(node), fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
             auto p = base;
             fill_dims(p, *in[0], out[0]);
             if (fast && covers_whole_map(p))
               kernels::x86::global_average_pool_f32_avx2(p.batch * p.channels, p.in_h * p.in_w, in[0]->data<float>(), out[0].data<float>());
+            else if (fast)
+              kernels::x86::average_pool2d_f32_avx2(p, in[0]->data<float>(), out[0].data<float>());
             else
               kernels::average_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>());
           },
           fast ? "x86-avx2" : "reference"};
 }
 
-PreparedOp prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions&) {
+PreparedOp prepare_max_pool(const ir::Graph&, const ir::Node& node, const OpOptions& options) {
   if (node.outputs.size() > 1) throw Error("node '" + node.name + "': MaxPool Indices output is not supported");
-  return [base = pool_base(node)](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    auto p = base;
-    fill_dims(p, *in[0], out[0]);
-    // Quantized data: the maximum of the integers is the maximum of the values.
-    switch (in[0]->dtype()) {
-      case DType::u8: kernels::max_pool2d_quantized(p, in[0]->data<std::uint8_t>(), out[0].data<std::uint8_t>()); break;
-      case DType::s8: kernels::max_pool2d_quantized(p, in[0]->data<std::int8_t>(), out[0].data<std::int8_t>()); break;
-      default: kernels::max_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>()); break;
-    }
-  };
+  const bool fast = kernels::use_avx2(options.kernels);
+  return {[base = pool_base(node), fast](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            auto p = base;
+            fill_dims(p, *in[0], out[0]);
+            // Quantized data: the maximum of the integers is the maximum of the values.
+            switch (in[0]->dtype()) {
+              case DType::u8:
+                if (fast) kernels::x86::max_pool2d_quantized_avx2(p, in[0]->data<std::uint8_t>(), out[0].data<std::uint8_t>());
+                else kernels::max_pool2d_quantized(p, in[0]->data<std::uint8_t>(), out[0].data<std::uint8_t>());
+                break;
+              case DType::s8:
+                if (fast) kernels::x86::max_pool2d_quantized_avx2(p, in[0]->data<std::int8_t>(), out[0].data<std::int8_t>());
+                else kernels::max_pool2d_quantized(p, in[0]->data<std::int8_t>(), out[0].data<std::int8_t>());
+                break;
+              default:
+                if (fast) kernels::x86::max_pool2d_f32_avx2(p, in[0]->data<float>(), out[0].data<float>());
+                else kernels::max_pool2d_f32(p, in[0]->data<float>(), out[0].data<float>());
+                break;
+            }
+          },
+          fast ? "x86-avx2" : "reference"};
 }
 
 PreparedOp prepare_global_average_pool(const ir::Graph&, const ir::Node&, const OpOptions& options) {

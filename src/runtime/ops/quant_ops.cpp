@@ -495,14 +495,17 @@ PreparedOp prepare_qlinear_average_pool(const ir::Graph& graph, const ir::Node& 
   q.tflite = options.requant == kernels::RequantMode::tflite || options.requant == kernels::RequantMode::xnnpack;
   if (q.tflite && (q.x_scale != q.y_scale || q.x_zero_point != q.y_zero_point))
     fail(node, "TFLite's integer average pooling needs equal input and output scales and zero points");
-  return [=](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    auto p = q;
-    pool_sizes(p.pool, *in[0], out[0]);
-    dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
-      using T = decltype(t);
-      kernels::qlinear_average_pool2d<T>(p, in[0]->data<T>(), out[0].data<T>());
-    });
-  };
+  const bool fast = kernels::use_avx2(options.kernels) && !q.tflite;  // ONNX Runtime's rule only
+  return {[=](std::span<const Tensor* const> in, std::span<Tensor> out) {
+            auto p = q;
+            pool_sizes(p.pool, *in[0], out[0]);
+            dispatch_8bit(in[0]->dtype(), node, [&](auto t) {
+              using T = decltype(t);
+              if (fast) kernels::x86::qlinear_average_pool2d_avx2<T>(p, in[0]->data<T>(), out[0].data<T>());
+              else kernels::qlinear_average_pool2d<T>(p, in[0]->data<T>(), out[0].data<T>());
+            });
+          },
+          fast ? "x86-avx2" : "reference"};
 }
 
 }  // namespace tinyq::runtime::ops
