@@ -93,6 +93,38 @@ PreparedOp prepare_conv_kernel(const ir::Graph& graph, const ir::Node& node, con
               "x86-avx2"};
     }
   }
+  // Other grouped convolutions: the direct kernel per group (run_groups).
+  if (kernels::use_avx2(options.kernels) && base.group > 1 && graph.is_initializer(node.inputs[1]) &&
+      (!has_bias || graph.is_initializer(node.inputs[2]))) {
+    const Tensor& w = graph.initializer(node.inputs[1]);
+    const Shape ws = w.shape();
+    const Shape& xs = graph.value(node.inputs[0]).shape;
+    if (xs.size() == 4 && xs[1] == ws[1] * base.group && ws[0] % base.group == 0) {
+      kernels::Conv2DParams geometry = base;
+      geometry.group = 1, geometry.out_channels = ws[0] / base.group, geometry.in_channels = ws[1];
+      geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
+      with_spatial_sizes(geometry, graph, node);
+      const std::int64_t group_weights = geometry.out_channels * ws[1] * ws[2] * ws[3];
+      const std::span<const float> bias = has_bias ? graph.initializer(node.inputs[2]).data<float>() : std::span<const float>{};
+      auto packed = std::make_shared<std::vector<kernels::x86::PackedConvF32>>();
+      for (std::int64_t g = 0; g < base.group; ++g)
+        packed->push_back(kernels::x86::pack_conv_f32(geometry, w.data<float>().subspan(g * group_weights, group_weights),
+                                                      bias.empty() ? bias : bias.subspan(g * geometry.out_channels, geometry.out_channels),
+                                                      kernel_activation));
+      const int isa = kernels::use_avx512(options.kernels) ? 2 : kernels::use_avx512_emulated(options.kernels) ? 1 : 0;
+      return {[base, packed, ws, isa](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                const auto p = conv_params_for(base, in[0]->shape(), ws, out[0].shape());
+                run_groups(p, in[0]->data<float>().data(), out[0].data<float>().data(),
+                           [&](std::int64_t g, const kernels::Conv2DParams& one, const float* x, float* y) {
+                             const auto& group = (*packed)[static_cast<std::size_t>(g)];
+                             if (isa == 2) kernels::x86::avx512::conv2d_f32(one, group, x, y);
+                             else if (isa == 1) kernels::x86::avx512_emulated::conv2d_f32(one, group, x, y);
+                             else kernels::x86::conv2d_f32_avx2(one, group, x, y);
+                           });
+              },
+              isa == 2 ? "x86-avx512" : isa == 1 ? "x86-avx512-emulated" : "x86-avx2"};
+    }
+  }
   if (kernels::use_avx2(options.kernels) && base.group == 1 && graph.is_initializer(node.inputs[1]) &&
       (!has_bias || graph.is_initializer(node.inputs[2]))) {
     const Tensor& w = graph.initializer(node.inputs[1]);

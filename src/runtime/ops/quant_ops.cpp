@@ -247,6 +247,79 @@ std::optional<PreparedOp> prepare_depthwise_conv(const ir::Graph& graph, const i
                     "x86-avx2"};
 }
 
+namespace {
+
+// The channels [first, first + count) of per-channel parameters (a single
+// per-tensor value stays as it is).
+template <typename T>
+std::vector<T> channel_slice(const std::vector<T>& v, std::int64_t first, std::int64_t count) {
+  if (v.size() <= 1) return v;
+  return {v.begin() + first, v.begin() + first + count};
+}
+
+// A grouped QLinearConv that is not depthwise (Keras groups, a depth
+// multiplier above 1): each group packed for the VNNI kernel (where it has
+// it and every group's weights fit) or the AVX2 one, run by run_groups.
+std::optional<PreparedOp> prepare_grouped_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options,
+                                                       const QLinearParams& q, bool has_bias) {
+  namespace in_ = qlinear_input;
+  const Tensor& weight = graph.initializer(node.inputs[in_::w]);
+  const Shape ws = weight.shape();
+  const Shape& xs = graph.value(node.inputs[in_::x]).shape;
+  const std::int64_t groups = q.geometry.group;
+  if (xs.size() != 4 || xs[1] != ws[1] * groups || ws[0] % groups != 0) return std::nullopt;
+  kernels::Conv2DParams geometry = q.geometry;
+  geometry.group = 1, geometry.out_channels = ws[0] / groups, geometry.in_channels = ws[1];
+  geometry.kernel_h = ws[2], geometry.kernel_w = ws[3];
+  with_spatial_sizes(geometry, graph, node);
+  const std::int64_t per_group = geometry.out_channels, group_weights = per_group * ws[1] * ws[2] * ws[3];
+  const std::span<const std::int32_t> bias =
+      has_bias ? graph.initializer(node.inputs[in_::bias]).data<std::int32_t>() : std::span<const std::int32_t>{};
+  std::optional<PreparedOp> prepared;
+  dispatch_operands(graph.value(node.inputs[in_::x]).dtype, weight.dtype(), node, [&](auto x_type, auto w_type) {
+    using TX = decltype(x_type);
+    using TW = decltype(w_type);
+    auto vnni = std::make_shared<std::vector<kernels::x86::PackedConvVnni>>();
+    auto avx2 = std::make_shared<std::vector<kernels::x86::PackedConvQ>>();
+    const bool emulated = !kernels::use_avx512_vnni(options.kernels) && kernels::use_avx512_emulated(options.kernels);
+    bool use_vnni = kernels::use_avx512_vnni(options.kernels) || emulated;
+    for (std::int64_t g = 0; g < groups; ++g) {
+      const auto w = weight.data<TW>().subspan(g * group_weights, group_weights);
+      const auto zps = channel_slice(q.w_zero_points, g * per_group, per_group);
+      const auto b = bias.empty() ? bias : bias.subspan(g * per_group, per_group);
+      kernels::Requantizer r = q.requantizer;
+      r.multipliers = channel_slice(r.multipliers, g * per_group, per_group), r.fixed = channel_slice(r.fixed, g * per_group, per_group);
+      if (use_vnni) {
+        auto packed = kernels::x86::pack_conv_q_vnni<TX, TW>(geometry, w, zps, b, q.x_zero_point, r);
+        if (packed) vnni->push_back(std::move(*packed));
+        else use_vnni = false;  // some group's weights need more than a signed byte: AVX2 for all
+      }
+      avx2->push_back(kernels::x86::pack_conv_q<TW>(geometry, w, zps, b, q.x_zero_point, r));
+    }
+    const int kernel = use_vnni ? (emulated ? 1 : 2) : 0;
+    if (use_vnni) avx2.reset();
+    else vnni.reset();
+    prepared = PreparedOp{[base = q.geometry, vnni, avx2, ws, node, kernel](std::span<const Tensor* const> in, std::span<Tensor> out) {
+                            const auto p = conv_params_for(base, in[in_::x]->shape(), ws, out[0].shape());
+                            if (in[in_::x]->dtype() != dtype_of<TX>()) fail(node, "input type differs from the graph's");
+                            dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
+                              using TY = decltype(y_type);
+                              run_groups(p, in[in_::x]->data<TX>().data(), out[0].data<TY>().data(),
+                                         [&](std::int64_t g, const kernels::Conv2DParams& one, const TX* x, TY* y) {
+                                           const auto i = static_cast<std::size_t>(g);
+                                           if (kernel == 2) kernels::x86::avx512_vnni::qlinear_conv<TX, TY>(one, (*vnni)[i], x, y);
+                                           else if (kernel == 1) kernels::x86::avx512_vnni_emulated::qlinear_conv<TX, TY>(one, (*vnni)[i], x, y);
+                                           else kernels::x86::qlinear_conv_avx2<TX, TY>(one, (*avx2)[i], x, y);
+                                         });
+                            });
+                          },
+                          kernel == 2 ? "x86-avx512-vnni" : kernel == 1 ? "x86-avx512-vnni-emulated" : "x86-avx2"};
+  });
+  return prepared;
+}
+
+}  // namespace
+
 PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   namespace in_ = qlinear_input;
   if (graph.value(node.inputs[in_::w]).shape.size() != 4) fail(node, "tinyq runs 2-D convolutions only");
@@ -257,6 +330,9 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
   // requantize in float or single-rounding fixed point only).
   if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group > 1)
     if (auto depthwise = prepare_depthwise_conv(graph, node, q, has_bias)) return *depthwise;
+  if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group > 1 &&
+      graph.is_initializer(node.inputs[in_::w]) && (!has_bias || graph.is_initializer(node.inputs[in_::bias])))
+    if (auto grouped = prepare_grouped_qlinear_conv(graph, node, options, q, has_bias)) return *grouped;
   if (kernels::use_avx2(options.kernels) && options.requant != kernels::RequantMode::tflite && q.geometry.group == 1 &&
       graph.is_initializer(node.inputs[in_::w]) &&
       (!has_bias || graph.is_initializer(node.inputs[in_::bias]))) {
