@@ -60,6 +60,25 @@ inline Window window_of(const Pool2DParams& p, std::int64_t oh, std::int64_t ow)
   return w;
 }
 
+// Folds acc = step(acc, 8 values) over the window of outputs (oh, ow .. ow +
+// 7) of one plane, row by row and left to right as the reference does; load(row,
+// col, stride) reads the 8 values of a tap. Only for windows inside the image.
+template <typename T, typename Acc, typename Load, typename Step>
+inline Acc fold_window8(const Pool2DParams& p, const T* plane, std::int64_t oh, std::int64_t ow, Acc acc, Load load, Step step) {
+  for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
+    for (std::int64_t kw = 0; kw < p.kernel_w; ++kw)
+      acc = step(acc, load(plane + (oh * p.stride_h - p.pad_top + kh) * p.in_w, ow * p.stride_w - p.pad_left + kw, p.stride_w));
+  return acc;
+}
+
+// The same over a (clipped) window, one position at a time.
+template <typename T, typename Acc, typename Step>
+inline Acc fold_window(const Pool2DParams& p, const T* plane, const Window& w, Acc acc, Step step) {
+  for (std::int64_t h = w.h0; h < w.h1; ++h)
+    for (std::int64_t c = w.w0; c < w.w1; ++c) acc = step(acc, plane[h * p.in_w + c]);
+  return acc;
+}
+
 // 8 floats of input row `row` from column `col` in steps of `stride` (1 or
 // 2). Reads only the columns it returns and those between (never col + 15:
 // that can be past the end of the tensor).
@@ -104,18 +123,13 @@ void average_pool2d_f32_avx2(const Pool2DParams& p, std::span<const float> x, st
       p,
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const float* in = x.data() + nc * in_plane;
-        __m256 sum = _mm256_setzero_ps();
-        for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
-          for (std::int64_t kw = 0; kw < p.kernel_w; ++kw)
-            sum = _mm256_add_ps(sum, load8_f32(in + (oh * p.stride_h - p.pad_top + kh) * p.in_w, ow * p.stride_w - p.pad_left + kw, p.stride_w));
+        const __m256 sum = fold_window8(p, in, oh, ow, _mm256_setzero_ps(), load8_f32, [](__m256 a, __m256 v) { return _mm256_add_ps(a, v); });
         _mm256_storeu_ps(y.data() + nc * out_plane + oh * p.out_w + ow, _mm256_div_ps(sum, area));
       },
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const float* in = x.data() + nc * in_plane;
         const Window w = window_of(p, oh, ow);
-        float sum = 0.f;
-        for (std::int64_t h = w.h0; h < w.h1; ++h)
-          for (std::int64_t c = w.w0; c < w.w1; ++c) sum += in[h * p.in_w + c];
+        const float sum = fold_window(p, in, w, 0.f, [](float a, float v) { return a + v; });
         const std::int64_t count = p.count_include_pad ? w.padded_area : (w.h1 - w.h0) * (w.w1 - w.w0);
         y[nc * out_plane + oh * p.out_w + ow] = count > 0 ? sum / static_cast<float>(count) : 0.f;
       });
@@ -127,18 +141,15 @@ void max_pool2d_f32_avx2(const Pool2DParams& p, std::span<const float> x, std::s
       p,
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const float* in = x.data() + nc * in_plane;
-        __m256 best = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-        for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
-          for (std::int64_t kw = 0; kw < p.kernel_w; ++kw)  // max_ps(v, best) keeps best where v is NaN, as std::max(best, v)
-            best = _mm256_max_ps(load8_f32(in + (oh * p.stride_h - p.pad_top + kh) * p.in_w, ow * p.stride_w - p.pad_left + kw, p.stride_w), best);
+        // max_ps(v, best) keeps best where v is NaN, as std::max(best, v) does.
+        const __m256 best = fold_window8(p, in, oh, ow, _mm256_set1_ps(-std::numeric_limits<float>::infinity()), load8_f32,
+                                         [](__m256 b, __m256 v) { return _mm256_max_ps(v, b); });
         _mm256_storeu_ps(y.data() + nc * out_plane + oh * p.out_w + ow, best);
       },
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const float* in = x.data() + nc * in_plane;
         const Window w = window_of(p, oh, ow);
-        float best = -std::numeric_limits<float>::infinity();
-        for (std::int64_t h = w.h0; h < w.h1; ++h)
-          for (std::int64_t c = w.w0; c < w.w1; ++c) best = best < in[h * p.in_w + c] ? in[h * p.in_w + c] : best;
+        const float best = fold_window(p, in, w, -std::numeric_limits<float>::infinity(), [](float b, float v) { return b < v ? v : b; });
         y[nc * out_plane + oh * p.out_w + ow] = best;
       });
 }
@@ -150,18 +161,14 @@ void max_pool2d_quantized_avx2(const Pool2DParams& p, std::span<const T> x, std:
       p,
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const T* in = x.data() + nc * in_plane;
-        __m256i best = _mm256_set1_epi32(std::numeric_limits<T>::min());
-        for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
-          for (std::int64_t kw = 0; kw < p.kernel_w; ++kw)
-            best = _mm256_max_epi32(best, load8_codes(in + (oh * p.stride_h - p.pad_top + kh) * p.in_w, ow * p.stride_w - p.pad_left + kw, p.stride_w));
+        const __m256i best = fold_window8(p, in, oh, ow, _mm256_set1_epi32(std::numeric_limits<T>::min()), load8_codes<T>,
+                                          [](__m256i b, __m256i v) { return _mm256_max_epi32(b, v); });
         store8_codes(y.data() + nc * out_plane + oh * p.out_w + ow, best);
       },
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const T* in = x.data() + nc * in_plane;
         const Window w = window_of(p, oh, ow);
-        T best = std::numeric_limits<T>::min();
-        for (std::int64_t h = w.h0; h < w.h1; ++h)
-          for (std::int64_t c = w.w0; c < w.w1; ++c) best = best < in[h * p.in_w + c] ? in[h * p.in_w + c] : best;
+        const T best = fold_window(p, in, w, std::numeric_limits<T>::min(), [](T b, T v) { return b < v ? v : b; });
         y[nc * out_plane + oh * p.out_w + ow] = best;
       });
 }
@@ -180,10 +187,7 @@ void qlinear_average_pool2d_avx2(const QAveragePoolParams& q, std::span<const T>
       p,
       [&](std::int64_t nc, std::int64_t oh, std::int64_t ow) {
         const T* in = x.data() + nc * in_plane;
-        __m256i sum = _mm256_setzero_si256();
-        for (std::int64_t kh = 0; kh < p.kernel_h; ++kh)
-          for (std::int64_t kw = 0; kw < p.kernel_w; ++kw)
-            sum = _mm256_add_epi32(sum, load8_codes(in + (oh * p.stride_h - p.pad_top + kh) * p.in_w, ow * p.stride_w - p.pad_left + kw, p.stride_w));
+        const __m256i sum = fold_window8(p, in, oh, ow, _mm256_setzero_si256(), load8_codes<T>, [](__m256i a, __m256i v) { return _mm256_add_epi32(a, v); });
         const __m256 real = _mm256_div_ps(_mm256_mul_ps(x_scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(sum, offset))), divisor);
         const __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_div_ps(real, y_scale)), y_zp);
         store8_codes(y.data() + nc * out_plane + oh * p.out_w + ow, _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi)));
