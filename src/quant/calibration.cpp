@@ -73,8 +73,10 @@ void TensorObserver::merge(const TensorObserver& other) {
   count_ += other.count_;
   grow_to(other.limit_);
   // Bring other's bins to this limit: 2^k of its bins make one of these.
+  // (Past 63 doublings, e.g. values of 1e-30 merged with values of 1, every
+  // bin is bin 0; the shift must not reach the width of the index.)
   int shift = 0;
-  for (double l = other.limit_; l != 0 && l < limit_; l *= 2) ++shift;
+  for (double l = other.limit_; l != 0 && l < limit_ && shift < 63; l *= 2) ++shift;
   for (std::size_t i = 0; i < other.histogram_.size(); ++i) histogram_[i >> shift] += other.histogram_[i];
 }
 

@@ -233,6 +233,16 @@ TEST(Calibration, ObserversMergeExactlyWhateverTheSplit) {
   EXPECT_EQ(merged.count(), whole.count());
   EXPECT_EQ(merged.min(), whole.min());
   EXPECT_EQ(merged.max(), whole.max());
+  // Values 2^100 times smaller than the others' limit all merge into bin 0.
+  TensorObserver tiny("t", 64), large("t", 64);
+  tiny.accumulate(std::vector<float>{1e-30f, -3e-30f});
+  large.accumulate(std::vector<float>{1.f, 40.f});
+  large.merge(tiny);
+  EXPECT_EQ(large.histogram_limit(), 64.0);
+  EXPECT_EQ(large.histogram()[0], 2u);
+  EXPECT_EQ(large.histogram()[1], 1u);   // |1| at 64 bins over [0, 64)
+  EXPECT_EQ(large.histogram()[40], 1u);
+  EXPECT_EQ(large.count(), 4u);
   // Every value in the bin floor(|x| * 64 / 16).
   std::vector<std::uint64_t> expected(64, 0);
   for (float x : all) expected[static_cast<std::size_t>(std::abs(x) * 4.f)]++;
