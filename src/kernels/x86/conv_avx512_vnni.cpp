@@ -17,6 +17,7 @@
 #include "kernels/x86/conv_avx512_vnni.h"
 #include "kernels/x86/conv_epilogue_avx2.h"
 #include "kernels/x86/conv_layout.h"
+#include "kernels/x86/pack_avx512.h"
 
 namespace tinyq::kernels::x86::TINYQ_VNNI_NAMESPACE {
 namespace {
@@ -110,9 +111,8 @@ inline __m128i low_bytes(__m512i v) { return _mm512_cvtepi32_epi8(v); }
 // phases. Takes the layer when every input position lands inside the padded
 // planes, rows are a multiple of 16 positions (or exactly 8 at stride 1, in
 // pairs of rows), and the stride is 1 or 2 both ways with every phase plane
-// read; returns false
-// otherwise (fill_padded then writes it). A third of the time of a 3x3
-// stride-2 layer went to write_quads.
+// read; returns false otherwise (fill_padded then writes it). A third of the
+// time of a 3x3 stride-2 layer went to write_quads.
 template <typename TX>
 bool fill_quads_wide(const Conv2DParams& p, const PaddedShape& s, const TX* image, std::int64_t quads, std::uint8_t x_code,
                      std::uint8_t* padded) {
@@ -251,19 +251,14 @@ class WideRequant {
 };
 
 // Two output channels of a block whose 32 positions are consecutive in the
-// output plane (rows of 32, 16 or 8): the four vectors of codes narrowed by
-// two saturating packs (exact: the codes are in range) and put in order by
-// one permutation, then 32 bytes stored per channel. Fewer shuffles than four
-// vpmovdb, and two stores instead of four.
+// output plane (rows of 32, 16 or 8): their four vectors of codes narrowed
+// together (pack_codes64), then 32 bytes stored per channel, two stores
+// instead of four.
 template <typename TY>
 inline void store_two_channels(const WideRequant& requantize, std::size_t c, const __m512i (&a)[2], const __m512i (&b)[2], TY* y,
                                std::int64_t plane) {
-  const __m512i q0 = requantize.codes(c, a[0]), q1 = requantize.codes(c, a[1]);
-  const __m512i q2 = requantize.codes(c + 1, b[0]), q3 = requantize.codes(c + 1, b[1]);
-  // The packs leave, in each 128-bit lane l, elements 4l .. 4l+3 of q0, q1, q2, q3.
-  const __m512i packed = std::is_signed_v<TY> ? _mm512_packs_epi16(_mm512_packs_epi32(q0, q1), _mm512_packs_epi32(q2, q3))
-                                              : _mm512_packus_epi16(_mm512_packus_epi32(q0, q1), _mm512_packus_epi32(q2, q3));
-  const __m512i ordered = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), packed);
+  const __m512i ordered = pack_codes64<TY>(requantize.codes(c, a[0]), requantize.codes(c, a[1]), requantize.codes(c + 1, b[0]),
+                                           requantize.codes(c + 1, b[1]));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), _mm512_castsi512_si256(ordered));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + plane), _mm512_extracti64x4_epi64(ordered, 1));
 }

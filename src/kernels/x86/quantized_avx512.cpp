@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/x86/pack_avx512.h"
 #include "kernels/x86/quantized_avx2.h"
 
 namespace tinyq::kernels::x86 {
@@ -66,19 +67,13 @@ void qlinear_add_avx512(const QAddParams& p, std::span<const T> a, std::span<con
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
     return std::is_same_v<T, std::uint8_t> ? _mm512_cvtepu8_epi32(bytes) : _mm512_cvtepi8_epi32(bytes);
   };
-  // 64 outputs per step, narrowed by two saturating packs (exact: the codes
-  // are in range) and one store; the packs interleave 4-element groups per
-  // 128-bit lane, which one permutation puts back in order. (Storing each 16
-  // through a masked vpmovdb cost a third of this kernel.)
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  // 64 outputs per step, narrowed together (pack_codes64) into one store.
+  // (Storing each 16 through a masked vpmovdb cost a third of this kernel.)
   std::size_t i = 0;
   for (; i + 64 <= c.size(); i += 64) {
     __m512i q[4];
     for (int k = 0; k < 4; ++k) q[k] = codes(widen(a.data() + i + 16 * k), widen(b.data() + i + 16 * k));
-    const __m512i packed = std::is_same_v<T, std::uint8_t>
-                               ? _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]))
-                               : _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
-    _mm512_storeu_si512(c.data() + i, _mm512_permutexvar_epi32(order, packed));
+    _mm512_storeu_si512(c.data() + i, pack_codes64<T>(q[0], q[1], q[2], q[3]));
   }
   for (; i < c.size(); i += 16) {
     const __mmask16 m = lanes(i, c.size());

@@ -279,26 +279,34 @@ std::optional<PreparedOp> prepare_grouped_qlinear_conv(const ir::Graph& graph, c
   dispatch_operands(graph.value(node.inputs[in_::x]).dtype, weight.dtype(), node, [&](auto x_type, auto w_type) {
     using TX = decltype(x_type);
     using TW = decltype(w_type);
-    auto vnni = std::make_shared<std::vector<kernels::x86::PackedConvVnni>>();
-    auto avx2 = std::make_shared<std::vector<kernels::x86::PackedConvQ>>();
-    const bool emulated = !kernels::use_avx512_vnni(options.kernels) && kernels::use_avx512_emulated(options.kernels);
-    bool use_vnni = kernels::use_avx512_vnni(options.kernels) || emulated;
-    for (std::int64_t g = 0; g < groups; ++g) {
-      const auto w = weight.data<TW>().subspan(g * group_weights, group_weights);
-      const auto zps = channel_slice(q.w_zero_points, g * per_group, per_group);
-      const auto b = bias.empty() ? bias : bias.subspan(g * per_group, per_group);
+    // Group g's weights and its slice of the per-channel parameters, packed by `pack`.
+    auto pack_group = [&](std::int64_t g, auto pack) {
       kernels::Requantizer r = q.requantizer;
       r.multipliers = channel_slice(r.multipliers, g * per_group, per_group), r.fixed = channel_slice(r.fixed, g * per_group, per_group);
-      if (use_vnni) {
-        auto packed = kernels::x86::pack_conv_q_vnni<TX, TW>(geometry, w, zps, b, q.x_zero_point, r);
+      return pack(weight.data<TW>().subspan(g * group_weights, group_weights), channel_slice(q.w_zero_points, g * per_group, per_group),
+                  bias.empty() ? bias : bias.subspan(g * per_group, per_group), r);
+    };
+    const bool emulated = !kernels::use_avx512_vnni(options.kernels) && kernels::use_avx512_emulated(options.kernels);
+    std::shared_ptr<std::vector<kernels::x86::PackedConvVnni>> vnni;
+    if (kernels::use_avx512_vnni(options.kernels) || emulated) {
+      vnni = std::make_shared<std::vector<kernels::x86::PackedConvVnni>>();
+      for (std::int64_t g = 0; g < groups && vnni; ++g) {
+        auto packed = pack_group(g, [&](auto w, const auto& zps, auto b, const auto& r) {
+          return kernels::x86::pack_conv_q_vnni<TX, TW>(geometry, w, zps, b, q.x_zero_point, r);
+        });
         if (packed) vnni->push_back(std::move(*packed));
-        else use_vnni = false;  // some group's weights need more than a signed byte: AVX2 for all
+        else vnni.reset();  // some group's weights need more than a signed byte: AVX2 for all
       }
-      avx2->push_back(kernels::x86::pack_conv_q<TW>(geometry, w, zps, b, q.x_zero_point, r));
     }
-    const int kernel = use_vnni ? (emulated ? 1 : 2) : 0;
-    if (use_vnni) avx2.reset();
-    else vnni.reset();
+    std::shared_ptr<std::vector<kernels::x86::PackedConvQ>> avx2;
+    if (!vnni) {
+      avx2 = std::make_shared<std::vector<kernels::x86::PackedConvQ>>();
+      for (std::int64_t g = 0; g < groups; ++g)
+        avx2->push_back(pack_group(g, [&](auto w, const auto& zps, auto b, const auto& r) {
+          return kernels::x86::pack_conv_q<TW>(geometry, w, zps, b, q.x_zero_point, r);
+        }));
+    }
+    const int kernel = vnni ? (emulated ? 1 : 2) : 0;
     prepared = PreparedOp{[base = q.geometry, vnni, avx2, ws, node, kernel](std::span<const Tensor* const> in, std::span<Tensor> out) {
                             const auto p = conv_params_for(base, in[in_::x]->shape(), ws, out[0].shape());
                             if (in[in_::x]->dtype() != dtype_of<TX>()) fail(node, "input type differs from the graph's");
@@ -387,6 +395,21 @@ PreparedOp prepare_qlinear_conv(const ir::Graph& graph, const ir::Node& node, co
   };
 }
 
+namespace {
+
+// QLinearMatMul's output from its int32 accumulators [m, n]: per-column
+// requantization (columns are the "channels" of the matrix).
+void requantize_columns(const ir::Node& node, const kernels::Requantizer& requantizer, std::int64_t n,
+                        std::span<const std::int32_t> acc, Tensor& out) {
+  dispatch_8bit(out.dtype(), node, [&](auto y_type) {
+    using TY = decltype(y_type);
+    auto y = out.data<TY>();
+    for (std::size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<TY>(requantizer.apply(acc[i], i % static_cast<std::size_t>(n)));
+  });
+}
+
+}  // namespace
+
 PreparedOp prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, const OpOptions& options) {
   const QLinearParams q = qlinear_params(graph, node, options);
   namespace in_ = qlinear_input;
@@ -409,11 +432,7 @@ PreparedOp prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, 
                 using TA = decltype(a_type);
                 kernels::x86::qlinear_matmul_accumulate_avx2<TA>(m, n, k, in[0]->data<TA>(), q.x_zero_point, *packed, acc);
               });
-              dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
-                using TY = decltype(y_type);
-                auto y = out[0].data<TY>();
-                for (std::int64_t i = 0; i < m * n; ++i) y[i] = static_cast<TY>(q.requantizer.apply(acc[i], static_cast<std::size_t>(i % n)));
-              });
+              requantize_columns(node, q.requantizer, n, acc, out[0]);
             },
             "x86-avx2"};
   }
@@ -426,12 +445,7 @@ PreparedOp prepare_qlinear_matmul(const ir::Graph& graph, const ir::Node& node, 
       using TB = decltype(b_type);
       kernels::qlinear_matmul_accumulate<TA, TB>(m, n, k, in[0]->data<TA>(), q.x_zero_point, in[3]->data<TB>(), q.w_zero_points, acc);
     });
-    // Per-column requantization: columns are the "channels" of a [m, n] matrix.
-    dispatch_8bit(out[0].dtype(), node, [&](auto y_type) {
-      using TY = decltype(y_type);
-      auto y = out[0].data<TY>();
-      for (std::int64_t i = 0; i < m * n; ++i) y[i] = static_cast<TY>(q.requantizer.apply(acc[i], static_cast<std::size_t>(i % n)));
-    });
+    requantize_columns(node, q.requantizer, n, acc, out[0]);
   };
 }
 
